@@ -1,0 +1,5 @@
+import sys
+
+from imvideoedit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,70 @@
+"""The `imvideoedit` command line: one entry point, one module per subcommand.
+
+Each subcommand module exposes `register(subparsers)`, which adds its parser and sets
+`handler=` to a function taking the parsed namespace and returning an exit code. Handlers only
+parse, call library functions and print. Bad input surfaces as `UserError` and becomes a
+one-line message with exit code 2; set IMVIDEOEDIT_DEBUG=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from imvideoedit.errors import UserError
+
+# Subcommand modules under imvideoedit.cli, in the order `--help` lists them.
+COMMAND_MODULES = [
+    "info",
+    "tiny_base",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from imvideoedit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="imvideoedit",
+        description="Edit videos with a frozen Wan2.1 transformer taught by image pairs (ImVideoEdit).",
+    )
+    parser.add_argument("--version", action="version", version=f"imvideoedit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"imvideoedit.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = os.environ.get("IMVIDEOEDIT_DEBUG", "") not in ("", "0")
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as error:
+        if debug:
+            raise
+        print(f"imvideoedit: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("imvideoedit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the CLI boundary: report, do not dump a traceback
+        if debug:
+            raise
+        print(
+            f"imvideoedit: internal error: {type(error).__name__}: {_one_line(error)} "
+            "(set IMVIDEOEDIT_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
