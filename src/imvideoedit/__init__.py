@@ -28,7 +28,16 @@ _EXPORTS = {
     "UserError": "imvideoedit.errors",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [
+    "AdapterConfig",
+    "UserError",
+    "__version__",
+    "attach_adapter",
+    "detach_adapter",
+    "has_adapter",
+    "load_adapter",
+    "save_adapter",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from imvideoedit.adapter_config import AdapterConfig

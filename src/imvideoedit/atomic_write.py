@@ -25,7 +25,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.", suffix=f".tmp{suffix if suffix is not None else final.suffix}",
+        prefix=f".{final.name}.",
+        suffix=f".tmp{suffix if suffix is not None else final.suffix}",
         dir=final.parent,
     )
     os.close(fd)
@@ -61,3 +62,32 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside `path`; on success it is renamed to `path`.
+
+    With `replace=True` an existing `path` is swapped out (moved aside, then deleted) after the
+    new folder is complete; otherwise an existing `path` is an error.
+    """
+    import shutil
+
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists() and not replace:
+        raise FileExistsError(f"{final} already exists")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        yield tmp
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
