@@ -1,0 +1,94 @@
+"""Adapter files: round trip, provenance metadata, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+from tiny_models import forward, paired_inputs, perturb_adapter, tiny_transformer
+
+import imvideoedit
+from imvideoedit import AdapterConfig, attach_adapter, load_adapter, save_adapter
+from imvideoedit.errors import UserError
+
+
+@pytest.mark.parametrize(
+    ("variant", "mode"), [("full", "full"), ("parallel", "full"), ("full", "lora"), ("no_update", "lora")]
+)
+def test_save_then_load_into_a_fresh_model_gives_identical_outputs(tmp_path, variant, mode):
+    config = AdapterConfig(variant=variant, mode=mode, lora_rank=4)
+    model = tiny_transformer()
+    attach_adapter(model, config)
+    perturb_adapter(model, trainable_only=True)
+    path = save_adapter(
+        model, tmp_path / "adapter.safetensors", extra_metadata={"training_config": {"lr": 1e-4}}
+    )
+    hidden, timestep, text = paired_inputs()
+    with torch.no_grad():
+        expected = forward(model, hidden, timestep, text)
+        stock = forward(tiny_transformer(), hidden, timestep, text)
+    assert not torch.allclose(expected, stock)  # the adapter weights are not trivial
+
+    fresh = tiny_transformer()
+    loaded_config = load_adapter(fresh, path)  # attaches the adapter itself
+    assert loaded_config == config
+    with torch.no_grad():
+        assert torch.equal(forward(fresh, hidden, timestep, text), expected)
+
+
+def test_file_holds_only_adapter_weights_and_provenance(tmp_path):
+    model = tiny_transformer()
+    attach_adapter(model, AdapterConfig(variant="no_gate"))
+    path = save_adapter(model, tmp_path / "a.safetensors", extra_metadata={"run": "demo"})
+    with safe_open(str(path), framework="pt") as handle:
+        keys, metadata = list(handle.keys()), handle.metadata()
+    assert keys and all(key.startswith("blocks.") for key in keys)
+    assert not any(".base." in key for key in keys)
+    assert json.loads(metadata["adapter_config"])["variant"] == "no_gate"
+    assert metadata["imvideoedit_version"] == imvideoedit.__version__
+    assert len(metadata["base_config_fingerprint"]) == 16
+    assert json.loads(metadata["base_config"])["num_layers"] == 2
+    assert metadata["run"] == "demo"
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_loading_into_another_base_config_names_both(tmp_path):
+    model = tiny_transformer()
+    attach_adapter(model, AdapterConfig())
+    path = save_adapter(model, tmp_path / "a.safetensors")
+    other = tiny_transformer(num_layers=3)
+    with pytest.raises(
+        UserError, match=r"another base: file base \(dim 24, 2 layers.*this base \(dim 24, 3 layers"
+    ):
+        load_adapter(other, path)
+
+
+def test_loading_into_a_base_with_other_weights_is_refused(tmp_path):
+    model = tiny_transformer(seed=0)
+    attach_adapter(model, AdapterConfig())
+    path = save_adapter(model, tmp_path / "a.safetensors")
+    with pytest.raises(UserError, match="other weights"):
+        load_adapter(tiny_transformer(seed=5), path)
+    load_adapter(tiny_transformer(seed=5), path, check_base_weights=False)  # explicit override works
+    load_adapter(tiny_transformer(seed=0).to(torch.bfloat16), path)  # same weights in bf16 still match
+
+
+def test_loading_a_file_of_another_variant_names_both(tmp_path):
+    model = tiny_transformer()
+    attach_adapter(model, AdapterConfig(variant="no_gate"))
+    path = save_adapter(model, tmp_path / "a.safetensors")
+    target = tiny_transformer()
+    attach_adapter(target, AdapterConfig(variant="full"))
+    with pytest.raises(UserError, match="variant=no_gate.*attached adapter is variant=full"):
+        load_adapter(target, path)
+
+
+def test_not_an_adapter_file_is_a_clear_error(tmp_path):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file")
+    with pytest.raises(UserError, match="not a readable safetensors file"):
+        load_adapter(tiny_transformer(), junk)
+    with pytest.raises(UserError, match="adapter file not found"):
+        load_adapter(tiny_transformer(), tmp_path / "missing.safetensors")
