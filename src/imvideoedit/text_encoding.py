@@ -14,6 +14,18 @@ import torch
 MAX_SEQUENCE_LENGTH = 512  # Wan2.1's UMT5 context length
 
 
+def text_length(tokenizer, requested: int | None = None) -> int:
+    """The padded prompt length: `requested`, else the tokenizer's own limit, capped at 512.
+
+    Padded positions still take part in the transformer's cross-attention, so a base must see
+    the length it was trained with. Wan2.1's tokenizer says 512; a small base can say less.
+    """
+    if requested is not None:
+        return int(requested)
+    limit = getattr(tokenizer, "model_max_length", MAX_SEQUENCE_LENGTH) or MAX_SEQUENCE_LENGTH
+    return int(min(limit, MAX_SEQUENCE_LENGTH))
+
+
 def clean_prompt(text: str) -> str:
     """Collapse whitespace (diffusers also fixes mojibake with ftfy when it is installed)."""
     return re.sub(r"\s+", " ", text).strip()
@@ -29,11 +41,27 @@ def encode_prompts(
     tokenizer,
     text_encoder,
     prompts: list[str],
-    max_sequence_length: int = MAX_SEQUENCE_LENGTH,
+    max_sequence_length: int | None = None,
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """prompts (n strings) -> embeddings (n, max_sequence_length, text_dim), zero past each prompt."""
+    """prompts (n strings) -> embeddings (n, L, text_dim), zero past each prompt; no gradients."""
+    return embed_prompts(tokenizer, text_encoder, prompts, max_sequence_length, device, dtype)
+
+
+def embed_prompts(
+    tokenizer,
+    text_encoder,
+    prompts: list[str],
+    max_sequence_length: int | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """`encode_prompts` with gradients (for training a text encoder jointly with a base).
+
+    L is `text_length(tokenizer, max_sequence_length)`.
+    """
+    max_sequence_length = text_length(tokenizer, max_sequence_length)
     encoder_device = next(text_encoder.parameters()).device
     tokens = tokenizer(
         [clean_prompt(p) for p in prompts],

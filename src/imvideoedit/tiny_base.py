@@ -190,15 +190,15 @@ _WORDS = [
 _CHARS = [chr(c) for c in range(33, 127)]
 
 
-def build_tokenizer():
-    """A T5-style Unigram tokenizer over prompt words and single characters (no download)."""
+def build_tokenizer(words: list[str] | tuple[str, ...] = tuple(_WORDS), max_length: int = 512):
+    """A T5-style Unigram tokenizer over `words` and single characters (no download)."""
     from transformers import T5Tokenizer
 
     vocab: list[tuple[str, float]] = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
-    vocab += [("\u2581" + word, -5.0) for word in _WORDS]
+    vocab += [("\u2581" + word, -5.0) for word in dict.fromkeys(words)]
     vocab += [(char, -10.0) for char in _CHARS]
     vocab += [("\u2581" + char, -9.0) for char in _CHARS]
-    return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=512)
+    return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=max_length)
 
 
 def build_tiny_components(seed: int = 0) -> dict:

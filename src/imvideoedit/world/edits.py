@@ -23,18 +23,18 @@ from imvideoedit.world.scene import (
     sample_shape,
 )
 
-# Edit kind -> the task category it belongs to (the paper's appendix B names).
+# Edit kind -> its task category (slugs of `imvideoedit.data.tasks`, the paper's appendix B).
 EDIT_KINDS: dict[str, str] = {
-    "recolour": "color_texture_transformation",
-    "style": "consistent_style_transfer",
+    "recolour": "color_texture",
+    "style": "style_transfer",
     "add": "object_addition",
     "remove": "object_removal",
-    "reshape": "rigid_object_replacement",
+    "reshape": "rigid_replacement",
     "background": "background_replacement",
-    "relight": "lighting_relighting",
-    "zoom": "camera_viewpoint_transformation",
-    "resize": "local_attribute_state_editing",
-    "outline": "local_attribute_state_editing",
+    "relight": "relighting",
+    "zoom": "camera_viewpoint",
+    "resize": "local_attribute",
+    "outline": "local_attribute",
 }
 
 

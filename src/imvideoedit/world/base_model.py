@@ -1,0 +1,158 @@
+"""The world's text-to-video base: a small Wan transformer on pixels, with a small UMT5 encoder.
+
+The base is a diffusers folder like any Wan base (model_index.json, transformer/, vae/,
+text_encoder/, tokenizer/, scheduler/), so the trainer, `ImVideoEditPipeline` and every command
+that takes `--base` use it exactly as they use Wan2.1. Its VAE is `PixelSpaceVAE` (pixels are
+the latents) and its tokenizer knows the world's words.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from imvideoedit.world.scene import (
+    BACKGROUND_KINDS,
+    COLOURS,
+    LIGHTS,
+    SHAPE_KINDS,
+    SIZES,
+    STYLES,
+)
+
+WORLD_WORDS = (
+    [
+        "a",
+        "and",
+        "the",
+        "over",
+        "of",
+        "in",
+        "to",
+        "with",
+        "move",
+        "moves",
+        "camera",
+        "pans",
+        "zoomed",
+        "light",
+        "style",
+        "background",
+        "plain",
+        "vertical",
+        "horizontal",
+        "stripes",
+        "gradient",
+        "checkerboard",
+        "outlined",
+        "black",
+        "make",
+        "replace",
+        "remove",
+        "add",
+        "change",
+        "lighting",
+        "render",
+        "scene",
+        "zoom",
+        "outline",
+    ]
+    + list(COLOURS)
+    + list(SHAPE_KINDS)
+    + list(SIZES)
+    + list(LIGHTS)
+    + list(STYLES)
+    + list(BACKGROUND_KINDS)
+)
+
+
+WORLD_TEXT_LENGTH = 64  # tokens: the longest world caption is well under this
+
+
+@dataclass(frozen=True)
+class WorldModelConfig:
+    """Sizes of the world base (defaults: the committed base)."""
+
+    dim_heads: int = 4
+    head_dim: int = 32
+    num_layers: int = 6
+    ffn_dim: int = 512
+    patch: int = 4
+    text_dim: int = 64
+    text_layers: int = 2
+    text_heads: int = 4
+    text_ffn: int = 128
+
+
+def build_world_components(config: WorldModelConfig = WorldModelConfig(), seed: int = 0) -> dict:
+    """Freshly initialised transformer + text encoder, and the tokenizer, VAE and scheduler."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    from imvideoedit.pixel_space_vae import PixelSpaceVAE
+    from imvideoedit.tiny_base import build_tokenizer
+
+    tokenizer = build_tokenizer(WORLD_WORDS, max_length=WORLD_TEXT_LENGTH)
+    torch.manual_seed(seed)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, config.patch, config.patch),
+        num_attention_heads=config.dim_heads,
+        attention_head_dim=config.head_dim,
+        in_channels=3,
+        out_channels=3,
+        text_dim=config.text_dim,
+        freq_dim=64,
+        ffn_dim=config.ffn_dim,
+        num_layers=config.num_layers,
+        cross_attn_norm=True,
+        rope_max_seq_len=256,
+    )
+    torch.manual_seed(seed + 1)
+    text_encoder = UMT5EncoderModel(
+        UMT5Config(
+            vocab_size=len(tokenizer),
+            d_model=config.text_dim,
+            d_kv=config.text_dim // config.text_heads,
+            d_ff=config.text_ffn,
+            num_layers=config.text_layers,
+            num_heads=config.text_heads,
+            relative_attention_num_buckets=16,
+            dropout_rate=0.0,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            decoder_start_token_id=tokenizer.pad_token_id,
+        )
+    )
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    return {
+        "transformer": transformer,
+        "vae": PixelSpaceVAE(),
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "scheduler": scheduler,
+    }
+
+
+def save_world_base(components: dict, directory: str | os.PathLike, metadata: dict[str, str]) -> Path:
+    """Write the base in diffusers layout; the transformer's safetensors carries `metadata`."""
+    from diffusers import WanPipeline
+    from safetensors.torch import load_file, save_file
+
+    from imvideoedit.atomic_write import atomic_directory
+
+    target = Path(directory)
+    with atomic_directory(target, replace=True) as tmp:
+        WanPipeline(**components).save_pretrained(str(tmp), safe_serialization=True)
+        for weights in (tmp / "transformer").glob("*.safetensors"):
+            tensors = load_file(str(weights))
+            save_file(tensors, str(weights), metadata={"format": "pt", **metadata})
+    return target
+
+
+def model_config_metadata(config: WorldModelConfig) -> dict[str, str]:
+    import json
+
+    return {"world_model_config": json.dumps(asdict(config), sort_keys=True)}
