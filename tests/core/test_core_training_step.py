@@ -75,12 +75,20 @@ def test_bf16_paired_forward_and_backward():
 
 
 def test_set_attention_backend_reaches_the_2d_attentions():
+    from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+
+    process_wide = _AttentionBackendRegistry._active_backend
     model = tiny_transformer()
     attach_adapter(model, AdapterConfig(variant="full"))
     model.set_attention_backend("_native_math")
-    adapter = model.blocks[0].adapter
-    for attention in (adapter.phi1.attn, adapter.phi2.attn, adapter.gate_attn):
-        assert attention.processor._attention_backend.value == "_native_math"
-    hidden, timestep, text = paired_inputs()
-    with torch.no_grad():
-        forward(model, hidden, timestep, text)  # and it runs through that backend
+    try:
+        adapter = model.blocks[0].adapter
+        for attention in (adapter.phi1.attn, adapter.phi2.attn, adapter.gate_attn):
+            assert attention.processor._attention_backend.value == "_native_math"
+        hidden, timestep, text = paired_inputs()
+        with torch.no_grad():
+            forward(model, hidden, timestep, text)  # and it runs through that backend
+    finally:
+        # diffusers also sets a process-wide active backend, which reset does not undo.
+        model.reset_attention_backend()
+        _AttentionBackendRegistry.set_active_backend(process_wide)

@@ -19,6 +19,10 @@ from imvideoedit.errors import UserError
 COMMAND_MODULES = [
     "info",
     "tiny_base",
+    "data",
+    "train",
+    "edit",
+    "eval",
 ]
 
 

@@ -1,0 +1,43 @@
+"""Train the procedural world's text-to-video base (done once; its weights are committed).
+
+    python scripts/train_world_backbone.py --run-dir runs/world-backbone --out assets/world-base
+
+Resumes from --run-dir after a kill. See docs/proving_ground.md for the recorded run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+
+from imvideoedit.world.backbone_training import BackboneTrainingConfig, train_backbone
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run-dir", default="runs/world-backbone")
+    parser.add_argument("--out", default="assets/world-base")
+    for field in dataclasses.fields(BackboneTrainingConfig):
+        if field.name != "model":
+            parser.add_argument(
+                f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default
+            )
+    args = parser.parse_args()
+    config = BackboneTrainingConfig(
+        **{
+            f.name: getattr(args, f.name)
+            for f in dataclasses.fields(BackboneTrainingConfig)
+            if f.name != "model"
+        }
+    )
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    base = train_backbone(config, args.run_dir, args.out, command=command, log=lambda m: print(m, flush=True))
+    print(f"wrote {base}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Train the world's text-to-video base: rectified flow on rendered world videos.
+
+The transformer and its small text encoder learn together from an endless stream of rendered
+clips (and, a quarter of the steps, single frames, so the base also knows images as 1-frame
+videos, as Wan does). An exponential moving average of the weights is what gets saved. The
+run checkpoints its whole state every few minutes and resumes after a kill.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from imvideoedit.atomic_write import atomic_path
+from imvideoedit.flow_matching import add_noise, shift_sigmas, velocity_target
+from imvideoedit.text_encoding import embed_prompts
+from imvideoedit.world.base_model import (
+    WorldModelConfig,
+    build_world_components,
+    model_config_metadata,
+    save_world_base,
+)
+from imvideoedit.world.edits import sample_edit
+from imvideoedit.world.render import render
+from imvideoedit.world.scene import caption, sample_scene
+
+LATENT_STD = 0.5  # PixelSpaceVAE's latents_std: pixels in [-1, 1] divided by 0.5
+
+
+@dataclass(frozen=True)
+class BackboneTrainingConfig:
+    model: WorldModelConfig = field(default_factory=WorldModelConfig)
+    size: int = 32
+    frames: int = 9
+    batch_size: int = 8
+    image_step_every: int = 4  # every Nth step trains on single frames (images)
+    max_steps: int = 6000
+    max_minutes: float = 110.0  # stop (and save) after this much wall time
+    learning_rate: float = 5e-4
+    warmup_steps: int = 300
+    weight_decay: float = 0.01
+    ema_decay: float = 0.999
+    sigma_shift: float = 2.0
+    text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
+    checkpoint_minutes: float = 5.0
+    seed: int = 0
+
+
+def sample_clip(rng: np.random.Generator, size: int, frames: int) -> tuple[np.ndarray, str]:
+    """A rendered clip (T, H, W, 3) and its caption; half of them are edited scenes, so that
+    every look an edit can produce (zoom, light, style, outlines) is in the base's world."""
+    scene = sample_scene(rng, size=size, frames=frames)
+    if rng.random() < 0.5:
+        scene = sample_edit(scene, rng).target
+    return render(scene), caption(scene)
+
+
+def to_latents(videos: np.ndarray) -> torch.Tensor:
+    """uint8 (b, T, H, W, 3) -> normalised pixel latents (b, 3, T, H, W)."""
+    pixels = torch.from_numpy(videos).float().div(127.5).sub(1.0)
+    return pixels.permute(0, 4, 1, 2, 3).contiguous() / LATENT_STD
+
+
+def _lr_factor(step: int, config: BackboneTrainingConfig) -> float:
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def train_backbone(
+    config: BackboneTrainingConfig,
+    run_dir: str | os.PathLike,
+    base_dir: str | os.PathLike,
+    command: str = "",
+    log=print,
+) -> Path:
+    """Train (or resume) and write the base to `base_dir`; returns it."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_path = run_dir / "state.pt"
+    torch.manual_seed(config.seed)
+    components = build_world_components(config.model, seed=config.seed)
+    transformer, text_encoder, tokenizer = (
+        components["transformer"],
+        components["text_encoder"],
+        components["tokenizer"],
+    )
+    modules = torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).train()
+    ema = copy.deepcopy(modules).eval().requires_grad_(False)
+    optimizer = torch.optim.AdamW(
+        modules.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay
+    )
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    step, elapsed_before = 0, 0.0
+    if state_path.exists():
+        state = torch.load(state_path, weights_only=False)
+        modules.load_state_dict(state["modules"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["numpy_rng"]
+        generator.set_state(state["torch_rng"])
+        step, elapsed_before = state["step"], state["elapsed"]
+        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min done)")
+
+    def save_state() -> None:
+        with atomic_path(state_path) as tmp:
+            torch.save(
+                {
+                    "modules": modules.state_dict(),
+                    "ema": ema.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "numpy_rng": rng.bit_generator.state,
+                    "torch_rng": generator.get_state(),
+                    "step": step,
+                    "elapsed": elapsed_before + time.time() - start,
+                    "config": asdict(config),
+                },
+                tmp,
+            )
+
+    start = last_save = time.time()
+    losses: list[float] = []
+    while step < config.max_steps and elapsed_before + time.time() - start < config.max_minutes * 60:
+        frames = 1 if step % config.image_step_every == config.image_step_every - 1 else config.frames
+        clips = [sample_clip(rng, config.size, config.frames) for _ in range(config.batch_size)]
+        videos = np.stack([clip for clip, _ in clips])
+        if frames == 1:
+            pick = rng.integers(0, config.frames, size=config.batch_size)
+            videos = videos[np.arange(config.batch_size), pick][:, None]
+        prompts = [text if rng.random() >= config.text_dropout else "" for _, text in clips]
+
+        x0 = to_latents(videos)  # (b, 3, F, H, W)
+        noise = torch.randn(x0.shape, generator=generator)
+        sigma = shift_sigmas(torch.rand(config.batch_size, generator=generator), config.sigma_shift)
+        text = embed_prompts(tokenizer, text_encoder, prompts)  # (b, L, text_dim)
+        prediction = transformer(
+            hidden_states=add_noise(x0, noise, sigma),
+            timestep=sigma * 1000,
+            encoder_hidden_states=text,
+            return_dict=False,
+        )[0]
+        loss = torch.nn.functional.mse_loss(prediction, velocity_target(x0, noise))
+
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * _lr_factor(step, config)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
+        optimizer.step()
+        with torch.no_grad():
+            for averaged, current in zip(ema.parameters(), modules.parameters(), strict=True):
+                averaged.lerp_(current, 1.0 - config.ema_decay)
+        step += 1
+        losses.append(loss.item())
+        if step % 50 == 0:
+            minutes = (elapsed_before + time.time() - start) / 60
+            log(
+                f"step {step}  loss {np.mean(losses[-50:]):.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min"
+            )
+        if time.time() - last_save > config.checkpoint_minutes * 60:
+            save_state()
+            last_save = time.time()
+    save_state()
+
+    components["transformer"] = ema["transformer"]
+    components["text_encoder"] = ema["text_encoder"]
+    metadata = {
+        **model_config_metadata(config.model),
+        "training_config": json.dumps(asdict(config), sort_keys=True),
+        "training_steps": str(step),
+        "training_minutes": f"{(elapsed_before + time.time() - start) / 60:.1f}",
+        "command": command or " ".join(sys.argv),
+    }
+    return save_world_base(components, base_dir, metadata)
