@@ -8,9 +8,17 @@ import torch
 
 from imvideoedit.world.base_model import WorldModelConfig, build_world_components, save_world_base
 from imvideoedit.world.pairs import heldout_edits, write_training_pairs
-from imvideoedit.world.proving_ground import AdapterRecipe, edit_clips, edit_frames_apart, score, train_world_adapter
+from imvideoedit.world.proving_ground import (
+    AdapterRecipe,
+    edit_clips,
+    edit_frames_apart,
+    score,
+    train_world_adapter,
+)
 
-SMALL = WorldModelConfig(dim_heads=2, head_dim=16, num_layers=2, ffn_dim=64, text_dim=32, text_layers=1, text_heads=2, text_ffn=32)
+SMALL = WorldModelConfig(
+    dim_heads=2, head_dim=16, num_layers=2, ffn_dim=64, text_dim=32, text_layers=1, text_heads=2, text_ffn=32
+)
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,13 @@ class AdapterRecipe:
     flow_shift: float = 2.0  # the world base was trained with this shift
 
 
-def train_world_adapter(base: str | os.PathLike, pairs: str | os.PathLike, output_dir: str | os.PathLike,
-                        recipe: AdapterRecipe = AdapterRecipe(), cache_dir: str | os.PathLike | None = None) -> Path:
+def train_world_adapter(
+    base: str | os.PathLike,
+    pairs: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    recipe: AdapterRecipe = AdapterRecipe(),
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
     """Train an adapter on world pairs with the ordinary trainer; returns the adapter file."""
     from imvideoedit.training.config import build_config
     from imvideoedit.training.trainer import train
@@ -73,7 +78,9 @@ def train_world_adapter(base: str | os.PathLike, pairs: str | os.PathLike, outpu
     return train(config).adapter_path
 
 
-def edit_clips(pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, seed: int = 0) -> list[np.ndarray]:
+def edit_clips(
+    pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, seed: int = 0
+) -> list[np.ndarray]:
     """Edit each held-out source clip as a whole video; returns uint8 (T, H, W, 3) clips."""
     from imvideoedit.video.clip import ClipSpec
 
@@ -94,7 +101,9 @@ def edit_clips(pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, 
     return outputs
 
 
-def edit_frames_apart(pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, seed: int = 0) -> list[np.ndarray]:
+def edit_frames_apart(
+    pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, seed: int = 0
+) -> list[np.ndarray]:
     """The per-frame baseline: every source frame edited as an independent 1-frame video."""
     from imvideoedit.video.clip import ClipSpec
 
@@ -125,4 +134,7 @@ def score(edits: list[Edit], outputs: list[np.ndarray]) -> dict[str, dict[str, f
         metrics = edit_metrics(output, edit)
         per_kind[edit.kind].append(metrics)
         per_kind["all"].append(metrics)
-    return {kind: {key: float(np.nanmean([m[key] for m in rows])) for key in rows[0]} for kind, rows in per_kind.items()}
+    return {
+        kind: {key: float(np.nanmean([m[key] for m in rows])) for key in rows[0]}
+        for kind, rows in per_kind.items()
+    }
