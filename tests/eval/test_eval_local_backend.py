@@ -130,3 +130,43 @@ def test_bad_model_folders_are_refused(tmp_path):
         LocalTransformersBackend(LocalVLMConfig(model_path=str(tmp_path / "missing")))
     with pytest.raises(BackendConfigError, match="no config.json"):
         LocalTransformersBackend(LocalVLMConfig(model_path=str(tmp_path)))
+
+
+def test_text_only_chat_model_writes_text_and_refuses_images(tmp_path):
+    """A local text-only LLM (the data pipeline's writer) loads from disk and answers text calls."""
+    import numpy as np
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from imvideoedit.tiny_base import build_tokenizer
+    from imvideoedit.vlm.errors import BackendConfigError
+    from imvideoedit.vlm.messages import ImagePart, Message, TextPart
+
+    tokenizer = build_tokenizer()
+    tokenizer.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=tokenizer.pad_token_id,
+        )
+    )
+    folder = tmp_path / "tiny-llm"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+    backend = LocalTransformersBackend(LocalVLMConfig(model_path=str(folder), max_new_tokens=4))
+    answer = backend.complete([Message("user", (TextPart("describe a red room"),))])
+    assert isinstance(answer, str)
+    assert answer == backend.complete([Message("user", (TextPart("describe a red room"),))])  # greedy
+    with pytest.raises(BackendConfigError, match="text-only"):
+        backend.complete([Message("user", (ImagePart(np.zeros((4, 4, 3), np.uint8)),))])

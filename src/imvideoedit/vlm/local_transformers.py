@@ -1,7 +1,9 @@
-"""An open vision-language model run locally through transformers, loaded from a folder on disk.
+"""An open vision-language model (or text-only LLM) run locally through transformers, from disk.
 
 Any checkpoint that `AutoModelForImageTextToText` and `AutoProcessor` load and whose processor
-has a chat template works (Qwen2.5-VL, LLaVA-style, Idefics, ...). Nothing is downloaded:
+has a chat template works (Qwen2.5-VL, LLaVA-style, Idefics, ...). A text-only chat model
+(`AutoModelForCausalLM` + its tokenizer's chat template, e.g. Qwen2.5-Instruct) works too, for
+calls that carry only text (writing scenes and prompts); it refuses images. Nothing is downloaded:
 `local_files_only=True`. Videos are passed as sampled frames with their times, like the
 OpenAI-compatible backend, so every backend sees the same evidence for the same settings.
 Decoding is greedy, so answers are repeatable; calls are serialised (one model, one device).
@@ -43,6 +45,8 @@ class LocalTransformersBackend:
             model, processor = _load(config)
         self._model = model
         self._processor = processor
+        # A tokenizer (not a multimodal processor) means a text-only chat model.
+        self._text_only = not hasattr(processor, "image_processor")
         self._lock = threading.Lock()
 
     def identity(self) -> dict[str, object]:
@@ -53,7 +57,10 @@ class LocalTransformersBackend:
     def complete(self, messages: Sequence[Message]) -> str:
         import torch
 
-        conversation = [self._message(message) for message in messages]
+        if self._text_only:
+            conversation = [self._text_message(message) for message in messages]
+        else:
+            conversation = [self._message(message) for message in messages]
         with self._lock, torch.inference_mode():
             inputs = self._processor.apply_chat_template(
                 conversation,
@@ -69,6 +76,13 @@ class LocalTransformersBackend:
             )
         prompt_length = inputs["input_ids"].shape[1]
         return self._processor.batch_decode(output[:, prompt_length:], skip_special_tokens=True)[0]
+
+    def _text_message(self, message: Message) -> dict[str, object]:
+        if any(not isinstance(part, TextPart) for part in message.parts):
+            raise BackendConfigError(
+                f"the local model {self.model} is text-only; it cannot be shown images or videos"
+            )
+        return {"role": message.role, "content": "\n".join(part.text for part in message.parts)}
 
     def _message(self, message: Message) -> dict[str, object]:
         content: list[dict[str, object]] = []
@@ -93,20 +107,36 @@ def _load(config: LocalVLMConfig) -> tuple[Any, Any]:
         raise BackendConfigError(f"not a transformers model folder (no config.json): {path}")
 
     import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForImageTextToText,
+        AutoProcessor,
+        AutoTokenizer,
+    )
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     dtypes = {"auto": "auto", "bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
     if config.dtype not in dtypes:
         raise BackendConfigError(f"unknown dtype {config.dtype!r}; choose one of {', '.join(dtypes)}")
     try:
-        processor = AutoProcessor.from_pretrained(path, local_files_only=True)
-        model = AutoModelForImageTextToText.from_pretrained(
-            path, local_files_only=True, dtype=dtypes[config.dtype]
-        )
+        model_type = AutoConfig.from_pretrained(path, local_files_only=True).model_type
+        if model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+            processor = AutoProcessor.from_pretrained(path, local_files_only=True)
+            model = AutoModelForImageTextToText.from_pretrained(
+                path, local_files_only=True, dtype=dtypes[config.dtype]
+            )
+        else:  # a text-only chat model
+            processor = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(
+                path, local_files_only=True, dtype=dtypes[config.dtype]
+            )
     except (OSError, ValueError, KeyError) as error:
         raise BackendConfigError(
-            f"cannot load a vision-language model from {path}: {' '.join(str(error).split())[:300]}"
+            f"cannot load a chat model from {path}: {' '.join(str(error).split())[:300]}"
         ) from None
     if getattr(processor, "chat_template", None) is None:
-        raise BackendConfigError(f"the processor in {path} has no chat template; the local backend needs one")
+        raise BackendConfigError(
+            f"the processor/tokenizer in {path} has no chat template; the local backend needs one"
+        )
     return model.to(config.device).eval(), processor
