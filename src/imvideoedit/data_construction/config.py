@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imvideoedit.config_files import read_config_sections
 from imvideoedit.data.tasks import TASK_SLUGS, canonical_task
 from imvideoedit.errors import UserError
 
@@ -287,38 +287,7 @@ def _canonical_mix(mix: dict[str, float]) -> dict[str, float]:
 
 
 def _read_file(path: Path) -> dict[str, dict[str, Any]]:
-    if not path.is_file():
-        raise UserError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover
-                import tomli as tomllib
-            data = tomllib.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            raise UserError(f"config file must be .toml, .yaml or .yml: {path}")
-    except UserError:
-        raise
-    except Exception as error:  # noqa: BLE001 - tomllib/yaml parse errors: one line for the user
-        raise UserError(f"cannot parse config {path}: {' '.join(str(error).split())}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"config {path} must be a mapping of sections, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(SECTIONS))
-    if unknown:
-        raise UserError(
-            f"unknown section(s) {', '.join(unknown)} in {path}; valid sections: {', '.join(SECTIONS)}"
-        )
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            raise UserError(f"[{name}] in {path} must be a table of keys, got {type(table).__name__}")
-    return data
+    return read_config_sections(path, SECTIONS)
 
 
 def _parse_override(text: str) -> tuple[str, str, str | None, str]:

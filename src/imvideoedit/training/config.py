@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imvideoedit.adapter_config import AdapterConfig
+from imvideoedit.config_files import read_config_sections
 from imvideoedit.errors import UserError
 
 
@@ -187,38 +187,7 @@ def check_config(config: TrainingConfig) -> None:
 
 
 def _read_file(path: Path) -> dict[str, dict[str, Any]]:
-    if not path.is_file():
-        raise UserError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover
-                import tomli as tomllib
-            data = tomllib.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            raise UserError(f"config file must be .toml, .yaml or .yml: {path}")
-    except UserError:
-        raise
-    except Exception as error:  # noqa: BLE001 - tomllib/yaml parse errors: one line for the user
-        raise UserError(f"cannot parse config {path}: {' '.join(str(error).split())}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"config {path} must be a mapping of sections, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(SECTIONS))
-    if unknown:
-        raise UserError(
-            f"unknown section(s) {', '.join(unknown)} in {path}; valid sections: {', '.join(SECTIONS)}"
-        )
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            raise UserError(f"[{name}] in {path} must be a table of keys, got {type(table).__name__}")
-    return data
+    return read_config_sections(path, SECTIONS)
 
 
 def _parse_override(text: str) -> tuple[str, str, Any]:
