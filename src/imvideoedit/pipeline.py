@@ -35,6 +35,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from imvideoedit.adapter_config import AdapterConfig
 from imvideoedit.errors import UserError
+from imvideoedit.pixel_space_vae import PixelSpaceVAE  # noqa: F401 - diffusers loads only imported component classes
 from imvideoedit.text_encoding import clean_prompt, encode_prompts
 from imvideoedit.vae_latents import decode_latents, encode_pixels
 from imvideoedit.video.clip import ClipSpec, PreparedClip, load_clip, prepare_clip
