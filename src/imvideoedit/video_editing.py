@@ -213,6 +213,9 @@ class VideoEditor:
             "output_spec": job.output_spec.to_dict(),
             "mapping": clip.mapping(),
             "written": dataclasses.asdict(written),
+            # The model's frames before encoding: equal for equal seeds and settings on the same
+            # software and hardware, whatever the encoder does with them.
+            "frames_sha256": hashlib.sha256(np.ascontiguousarray(edit).tobytes()).hexdigest(),
             **self.provenance,
             "seconds": round(time.perf_counter() - started, 3),
         }

@@ -57,3 +57,15 @@ def test_bad_input_is_one_line_and_exit_2(argv, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    from imvideoedit.atomic_write import atomic_write_text
+
+    atomic_write_text(tmp_path / "out.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

@@ -143,7 +143,7 @@ def test_edit_real_clip(editor, shared_data: Path, random_adapter: Path, tmp_pat
 
 
 def test_same_seed_same_video(editor, shared_data: Path, tmp_path: Path):
-    def edit(name: str, seed: int) -> np.ndarray:
+    def edit(name: str, seed: int) -> tuple[np.ndarray, str]:
         job = EditJob(
             input=str(shared_data / "videos" / "wolf.mp4"),
             output=str(tmp_path / name),
@@ -152,9 +152,16 @@ def test_same_seed_same_video(editor, shared_data: Path, tmp_path: Path):
             steps=2,
             clip=ClipSpec(num_frames=5, height=32),
         )
-        editor.edit(job)
-        return read_video(job.output).frames
+        result = editor.edit(job)
+        return read_video(job.output).frames, result.record["frames_sha256"]
 
-    first, second, third = edit("a.mp4", 11), edit("b.mp4", 11), edit("c.mp4", 12)
-    assert np.array_equal(first, second)
-    assert not np.array_equal(first, third)
+    (first, first_hash), (second, second_hash), (third, third_hash) = (
+        edit("a.mp4", 11),
+        edit("b.mp4", 11),
+        edit("c.mp4", 12),
+    )
+    # The model's frames are bit-identical for the same seed. The files are lossy H.264 encodes of
+    # them, which FFmpeg/x264 does not promise to be byte-identical across encodes, so the files
+    # are only checked to hold the same number of frames.
+    assert first_hash == second_hash != third_hash
+    assert first.shape == second.shape == third.shape
