@@ -6,8 +6,10 @@ known sections, each a table of keys. Key-level checks belong to each config's d
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Iterable
+import typing
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +51,26 @@ def read_config_sections(path: Path, sections: Iterable[str]) -> dict[str, dict[
         if not isinstance(table, dict):
             raise UserError(f"[{name}] in {path} must be a table of keys, got {type(table).__name__}")
     return data
+
+
+def typed_sections(
+    values: dict[str, dict[str, Any]],
+    sections: dict[str, type],
+    coerce: Callable[[Any, Any, str], Any],
+) -> dict[str, Any]:
+    """One dataclass instance per section from plain values: unknown keys refused, values coerced.
+
+    coerce(value, type_hint, "section.key") converts one value or raises UserError.
+    """
+    built = {}
+    for name, cls in sections.items():
+        table = values.get(name, {})
+        hints = typing.get_type_hints(cls)
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(table) - set(valid))
+        if unknown:
+            raise UserError(
+                f"unknown key(s) {', '.join(unknown)} in [{name}]; valid keys: {', '.join(valid)}"
+            )
+        built[name] = cls(**{key: coerce(value, hints[key], f"{name}.{key}") for key, value in table.items()})
+    return built

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imvideoedit.config_files import read_config_sections
+from imvideoedit.config_files import read_config_sections, typed_sections
 from imvideoedit.data.tasks import TASK_SLUGS, canonical_task
 from imvideoedit.errors import UserError
 
@@ -190,18 +190,7 @@ def build_config(values: dict[str, dict[str, Any]]) -> BuildConfig:
         raise UserError(
             f"unknown section(s) {', '.join(unknown_sections)}; valid sections: {', '.join(SECTIONS)}"
         )
-    sections = {}
-    for name, cls in SECTIONS.items():
-        table = values.get(name, {})
-        hints = typing.get_type_hints(cls)
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(table) - set(valid))
-        if unknown:
-            raise UserError(
-                f"unknown key(s) {', '.join(unknown)} in [{name}]; valid keys: {', '.join(valid)}"
-            )
-        kwargs = {key: _coerce(value, hints[key], f"{name}.{key}") for key, value in table.items()}
-        sections[name] = cls(**kwargs)
+    sections = typed_sections(values, SECTIONS, _coerce)
     config = BuildConfig(**sections)
     config.prompts.task_mix = _canonical_mix(config.prompts.task_mix)
     check_config(config)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imvideoedit.adapter_config import AdapterConfig
-from imvideoedit.config_files import read_config_sections
+from imvideoedit.config_files import read_config_sections, typed_sections
 from imvideoedit.errors import UserError
 
 
@@ -132,18 +132,7 @@ def load_training_config(
 
 def build_config(values: dict[str, dict[str, Any]]) -> TrainingConfig:
     """Typed config from nested plain values (unknown keys refused, values coerced)."""
-    sections = {}
-    for name, cls in SECTIONS.items():
-        table = values.get(name, {})
-        hints = typing.get_type_hints(cls)
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(table) - set(valid))
-        if unknown:
-            raise UserError(
-                f"unknown key(s) {', '.join(unknown)} in [{name}]; valid keys: {', '.join(valid)}"
-            )
-        kwargs = {key: coerce(value, hints[key], f"{name}.{key}") for key, value in table.items()}
-        sections[name] = cls(**kwargs)
+    sections = typed_sections(values, SECTIONS, coerce)
     config = TrainingConfig(**sections)
     check_config(config)
     return config
