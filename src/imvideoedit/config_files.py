@@ -7,9 +7,11 @@ known sections, each a table of keys. Key-level checks belong to each config's d
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
+import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +55,8 @@ def read_config_sections(path: Path, sections: Iterable[str]) -> dict[str, dict[
     return data
 
 
-def typed_sections(
-    values: dict[str, dict[str, Any]],
-    sections: dict[str, type],
-    coerce: Callable[[Any, Any, str], Any],
-) -> dict[str, Any]:
-    """One dataclass instance per section from plain values: unknown keys refused, values coerced.
-
-    coerce(value, type_hint, "section.key") converts one value or raises UserError.
-    """
+def typed_sections(values: dict[str, dict[str, Any]], sections: dict[str, type]) -> dict[str, Any]:
+    """One dataclass instance per section from plain values: unknown keys refused, values coerced."""
     built = {}
     for name, cls in sections.items():
         table = values.get(name, {})
@@ -74,3 +69,60 @@ def typed_sections(
             )
         built[name] = cls(**{key: coerce(value, hints[key], f"{name}.{key}") for key, value in table.items()})
     return built
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def coerce(value: Any, hint: Any, name: str) -> Any:
+    """`value` (from a file or a --set string) as the type `hint`, or a UserError naming `name`.
+
+    Handles bool/int/float/str, optional types ("none"/"null" clear them), Literal choices and
+    dict[str, T] tables (a JSON string is accepted for a table given on the command line).
+    """
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        return coerce(value, options[0], name)
+    if origin is typing.Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise UserError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+        return value
+    if origin is dict:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise UserError(f"{name} must be a table, got {value!r}") from None
+        if not isinstance(value, dict):
+            raise UserError(f"{name} must be a table, got {value!r}")
+        _, value_hint = typing.get_args(hint)
+        if value_hint is Any:
+            return dict(value)
+        return {str(key): coerce(item, value_hint, f"{name}.{key}") for key, item in value.items()}
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+                return value.lower() in _TRUE
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value) if not isinstance(value, str) else int(value.replace("_", ""))
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if hint is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be {getattr(hint, '__name__', hint)}, got {value!r}") from None
+    raise UserError(f"{name}: unsupported config type {hint!r}")  # pragma: no cover

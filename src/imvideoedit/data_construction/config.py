@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,7 +188,7 @@ def build_config(values: dict[str, dict[str, Any]]) -> BuildConfig:
         raise UserError(
             f"unknown section(s) {', '.join(unknown_sections)}; valid sections: {', '.join(SECTIONS)}"
         )
-    sections = typed_sections(values, SECTIONS, _coerce)
+    sections = typed_sections(values, SECTIONS)
     config = BuildConfig(**sections)
     config.prompts.task_mix = _canonical_mix(config.prompts.task_mix)
     check_config(config)
@@ -300,51 +298,3 @@ def _literal(raw: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError:
         return raw
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def _coerce(value: Any, hint: Any, name: str) -> Any:
-    """`value` (from a file or a --set string) as the type `hint`, or a UserError naming `name`."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            return None
-        return _coerce(value, options[0], name)
-    if origin is dict:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise UserError(f"{name} must be a table, got {value!r}") from None
-        if not isinstance(value, dict):
-            raise UserError(f"{name} must be a table, got {value!r}")
-        _, value_hint = typing.get_args(hint)
-        if value_hint is Any:
-            return dict(value)
-        return {str(key): _coerce(item, value_hint, f"{name}.{key}") for key, item in value.items()}
-    try:
-        if hint is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
-                return value.lower() in _TRUE
-            raise ValueError
-        if hint is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(value) if not isinstance(value, str) else int(value.replace("_", ""))
-        if hint is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if hint is str:
-            if isinstance(value, (dict, list)):
-                raise ValueError
-            return str(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be {getattr(hint, '__name__', hint)}, got {value!r}") from None
-    raise UserError(f"{name}: unsupported config type {hint!r}")  # pragma: no cover

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +130,7 @@ def load_training_config(
 
 def build_config(values: dict[str, dict[str, Any]]) -> TrainingConfig:
     """Typed config from nested plain values (unknown keys refused, values coerced)."""
-    sections = typed_sections(values, SECTIONS, coerce)
+    sections = typed_sections(values, SECTIONS)
     config = TrainingConfig(**sections)
     check_config(config)
     return config
@@ -191,46 +189,3 @@ def _parse_override(text: str) -> tuple[str, str, Any]:
             f"unknown section {section!r} in --set {text!r}; valid sections: {', '.join(SECTIONS)}"
         )
     return section, key.strip(), raw.strip()
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def coerce(value: Any, hint: Any, name: str) -> Any:
-    """`value` (from a file or a --set string) as the type `hint`, or a UserError naming `name`."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            return None
-        return coerce(value, options[0], name)
-    if origin is typing.Literal:
-        choices = typing.get_args(hint)
-        if value not in choices:
-            raise UserError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
-        return value
-    try:
-        if hint is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
-                return value.lower() in _TRUE
-            raise ValueError
-        if hint is int:
-            if isinstance(value, bool):
-                raise ValueError
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            return int(value) if not isinstance(value, str) else int(value.replace("_", ""))
-        if hint is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if hint is str:
-            if isinstance(value, (dict, list)):
-                raise ValueError
-            return str(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be {getattr(hint, '__name__', hint)}, got {value!r}") from None
-    raise UserError(f"{name}: unsupported config type {hint!r}")  # pragma: no cover
