@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "train",
     "edit",
     "eval",
+    "demo",
 ]
 
 

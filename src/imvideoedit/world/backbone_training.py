@@ -24,6 +24,7 @@ from imvideoedit.atomic_write import atomic_path
 from imvideoedit.flow_matching import add_noise, shift_sigmas, velocity_target
 from imvideoedit.text_encoding import embed_prompts
 from imvideoedit.world.base_model import (
+    WORLD_FLOW_SHIFT,
     WorldModelConfig,
     build_world_components,
     model_config_metadata,
@@ -46,20 +47,24 @@ class BackboneTrainingConfig:
     max_steps: int = 6000
     max_minutes: float = 110.0  # stop (and save) after this much wall time
     learning_rate: float = 5e-4
+    text_lr_scale: float = 1.0  # the text encoder learns from scratch: it may take a larger step
     warmup_steps: int = 300
     weight_decay: float = 0.01
     ema_decay: float = 0.999
-    sigma_shift: float = 2.0
+    sigma_shift: float = WORLD_FLOW_SHIFT
+    edited_fraction: float = 0.3  # share of clips that are edited scenes (zoom, light, style, outlines)
     text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
     checkpoint_minutes: float = 5.0
     seed: int = 0
 
 
-def sample_clip(rng: np.random.Generator, size: int, frames: int) -> tuple[np.ndarray, str]:
-    """A rendered clip (T, H, W, 3) and its caption; half of them are edited scenes, so that
-    every look an edit can produce (zoom, light, style, outlines) is in the base's world."""
+def sample_clip(
+    rng: np.random.Generator, size: int, frames: int, edited_fraction: float = 0.3
+) -> tuple[np.ndarray, str]:
+    """A rendered clip (T, H, W, 3) and its caption; some are edited scenes, so that every
+    look an edit can produce (zoom, light, style, outlines) is in the base's world."""
     scene = sample_scene(rng, size=size, frames=frames)
-    if rng.random() < 0.5:
+    if rng.random() < edited_fraction:
         scene = sample_edit(scene, rng).target
     return render(scene), caption(scene)
 
@@ -83,8 +88,13 @@ def train_backbone(
     base_dir: str | os.PathLike,
     command: str = "",
     log=print,
-) -> Path:
-    """Train (or resume) and write the base to `base_dir`; returns it."""
+    stop_at: int | None = None,
+) -> Path | None:
+    """Train (or resume) and write the base to `base_dir`; returns it.
+
+    `stop_at` ends this process at that step with the state saved and no base written (as a
+    kill would, but cleanly); the next call resumes from there.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / "state.pt"
@@ -98,7 +108,13 @@ def train_backbone(
     modules = torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).train()
     ema = copy.deepcopy(modules).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(
-        modules.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay
+        [
+            {"params": list(transformer.parameters()), "scale": 1.0},
+            {"params": list(text_encoder.parameters()), "scale": config.text_lr_scale},
+        ],
+        lr=config.learning_rate,
+        betas=(0.9, 0.99),
+        weight_decay=config.weight_decay,
     )
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -131,9 +147,13 @@ def train_backbone(
 
     start = last_save = time.time()
     losses: list[float] = []
-    while step < config.max_steps and elapsed_before + time.time() - start < config.max_minutes * 60:
+    last = config.max_steps if stop_at is None else min(stop_at, config.max_steps)
+    while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
         frames = 1 if step % config.image_step_every == config.image_step_every - 1 else config.frames
-        clips = [sample_clip(rng, config.size, config.frames) for _ in range(config.batch_size)]
+        clips = [
+            sample_clip(rng, config.size, config.frames, config.edited_fraction)
+            for _ in range(config.batch_size)
+        ]
         videos = np.stack([clip for clip, _ in clips])
         if frames == 1:
             pick = rng.integers(0, config.frames, size=config.batch_size)
@@ -153,7 +173,7 @@ def train_backbone(
         loss = torch.nn.functional.mse_loss(prediction, velocity_target(x0, noise))
 
         for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * _lr_factor(step, config)
+            group["lr"] = config.learning_rate * group["scale"] * _lr_factor(step, config)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
@@ -172,6 +192,8 @@ def train_backbone(
             save_state()
             last_save = time.time()
     save_state()
+    if step < config.max_steps and stop_at is not None and step >= stop_at:
+        return None
 
     components["transformer"] = ema["transformer"]
     components["text_encoder"] = ema["text_encoder"]

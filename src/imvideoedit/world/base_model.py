@@ -70,6 +70,7 @@ WORLD_WORDS = (
 
 
 WORLD_TEXT_LENGTH = 64  # tokens: the longest world caption is well under this
+WORLD_FLOW_SHIFT = 3.0  # the sigma shift the world base trains with and samples with
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def build_world_components(config: WorldModelConfig = WorldModelConfig(), seed: 
             decoder_start_token_id=tokenizer.pad_token_id,
         )
     )
-    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=WORLD_FLOW_SHIFT)
     return {
         "transformer": transformer,
         "vae": PixelSpaceVAE(),
@@ -156,3 +157,15 @@ def model_config_metadata(config: WorldModelConfig) -> dict[str, str]:
     import json
 
     return {"world_model_config": json.dumps(asdict(config), sort_keys=True)}
+
+
+COMMITTED_BASE = Path(__file__).parent / "assets" / "world-base"
+
+
+def committed_base() -> Path:
+    """The world base that ships with the package (trained once by scripts/train_world_backbone.py)."""
+    from imvideoedit.errors import UserError
+
+    if not (COMMITTED_BASE / "model_index.json").is_file():
+        raise UserError(f"the packaged world base is missing from {COMMITTED_BASE}; reinstall imvideoedit")
+    return COMMITTED_BASE

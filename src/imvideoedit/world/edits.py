@@ -96,7 +96,7 @@ def apply_edit(scene: Scene, kind: str, rng: np.random.Generator) -> Edit | None
         instruction = f"add a {new.size} {new.colour} {new.kind}"
     elif kind == "background":
         background = sample_background(rng, avoid=tuple(s.colour for s in scene.shapes))
-        if background == scene.background:
+        if describe_background(background) == describe_background(scene.background):
             return None
         target = replace(scene, background=background)
         instruction = f"replace the background with {describe_background(background)}"

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imvideoedit.world.base_model import WORLD_FLOW_SHIFT
 from imvideoedit.world.edits import Edit
 from imvideoedit.world.ground_truth_metrics import edit_metrics
 from imvideoedit.world.render import render
@@ -32,7 +33,7 @@ class AdapterRecipe:
     steps: int = 400
     batch_size: int = 8
     learning_rate: float = 5e-4
-    flow_shift: float = 2.0  # the world base was trained with this shift
+    flow_shift: float = WORLD_FLOW_SHIFT  # the shift the world base was trained with
 
 
 def train_world_adapter(

@@ -44,6 +44,7 @@ def shape_mask(kind: str, du: np.ndarray, dv: np.ndarray, radius: float) -> np.n
 def _background(background: Background, u: np.ndarray, v: np.ndarray, size: int) -> np.ndarray:
     a = np.array(COLOURS[background.colour_a], dtype=np.float64)
     b = np.array(COLOURS[background.colour_b], dtype=np.float64)
+    u, v = u + background.shift_u, v + background.shift_v
     coord = u if background.vertical else v
     if background.kind == "plain":
         weight = np.zeros_like(u)

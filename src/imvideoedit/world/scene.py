@@ -49,8 +49,13 @@ class Background:
     kind: str
     colour_a: str
     colour_b: str = "white"
-    period: int = 6  # stripe / checker period in pixels
+    period: int = 8  # stripe / checker period in pixels (fixed: captions do not name it)
     vertical: bool = True  # stripe and gradient orientation
+    # Where the pattern starts (pixels): random, so backgrounds look the same wherever they are
+    # placed. A Wan transformer has only relative (RoPE) positions and cannot paint a pattern at
+    # a fixed absolute phase from noise; a world that never asks for one is learnable.
+    shift_u: float = 0.0
+    shift_v: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,9 @@ def sample_background(rng: np.random.Generator, avoid: tuple[str, ...] = ()) -> 
         kind=kind,
         colour_a=str(a),
         colour_b=str(b),
-        period=int(rng.integers(4, 9)),
         vertical=bool(rng.integers(0, 2)),
+        shift_u=float(rng.uniform(0, 64)),
+        shift_v=float(rng.uniform(0, 64)),
     )
 
 

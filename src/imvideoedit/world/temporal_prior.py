@@ -1,0 +1,177 @@
+"""Does the world base carry a temporal prior? Measure its own text-to-video samples.
+
+The base samples videos from captions of fresh world scenes (through diffusers' own
+`WanPipeline`, since the base is a plain Wan folder). Each captioned object is then looked for
+in every frame by its colour (object colours are unique within a scene and never used by the
+background), and its kind is read off by matching the found pixels against the five shape
+templates at the captioned size. The same measurement on the renders of the same scenes is the
+reference, so occlusions between objects count against neither.
+
+A base passes when its samples keep objects present and of one kind about as often as real world
+videos do, and its flicker stays within 1.2x of theirs (`PRIOR_BAR`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from imvideoedit.eval.objective_metrics import flicker
+from imvideoedit.world.render import render, shape_mask
+from imvideoedit.world.scene import COLOURS, SHAPE_KINDS, SIZES, Scene, caption, sample_scene
+
+COLOUR_TOLERANCE = 60.0  # RGB distance within which a pixel counts as the object's colour
+MIN_AREA = 0.4  # an object is present when at least this share of its area is found
+PRIOR_BAR = {"flicker_ratio": 1.2, "present_ratio": 0.9, "kind_ratio": 0.9}
+
+
+@dataclass(frozen=True)
+class PriorReport:
+    videos: int
+    objects: int
+    present: float  # share of objects found in every frame (samples)
+    present_truth: float  # the same on the renders of the same scenes
+    one_kind: float  # share of objects present and read as their captioned kind in every frame
+    one_kind_truth: float
+    flicker: float  # mean flicker of the samples
+    flicker_truth: float  # mean flicker of the renders
+
+    @property
+    def flicker_ratio(self) -> float:
+        return self.flicker / max(self.flicker_truth, 1e-9)
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.flicker_ratio <= PRIOR_BAR["flicker_ratio"]
+            and self.present >= PRIOR_BAR["present_ratio"] * self.present_truth
+            and self.one_kind >= PRIOR_BAR["kind_ratio"] * self.one_kind_truth
+        )
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "flicker_ratio": self.flicker_ratio, "passed": self.passed}
+
+
+def prior_scenes(count: int, seed: int = 7, size: int = 32, frames: int = 9) -> list[Scene]:
+    """Plain-look scenes (no edits, so every object keeps its palette colour)."""
+    rng = np.random.default_rng(seed)
+    return [sample_scene(rng, size=size, frames=frames) for _ in range(count)]
+
+
+def object_frames(video: np.ndarray, scene: Scene, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """For object `index` of `scene` in `video` (T, H, W, 3): per frame, (present, read kind index)."""
+    shape = scene.shapes[index]
+    size = video.shape[1]
+    radius = SIZES[shape.size] * size
+    pixel = np.arange(size) + 0.5
+    py, px = np.meshgrid(pixel, pixel, indexing="ij")
+    expected = shape_mask(shape.kind, px - size / 2, py - size / 2, radius).sum()
+    colour = np.array(COLOURS[shape.colour], dtype=np.float64)
+    present, kinds = [], []
+    for frame in video.astype(np.float64):
+        found = np.linalg.norm(frame - colour, axis=-1) < COLOUR_TOLERANCE  # (H, W)
+        if found.sum() < MIN_AREA * expected:
+            present.append(False)
+            kinds.append(-1)
+            continue
+        cx, cy = px[found].mean(), py[found].mean()
+        overlaps = []
+        for kind, (ox, oy) in zip(SHAPE_KINDS, _centroid_offsets(radius), strict=True):
+            best = 0.0
+            for dx in (-1.0, -0.5, 0.0, 0.5, 1.0):  # small shifts absorb occlusion and blur
+                for dy in (-1.0, -0.5, 0.0, 0.5, 1.0):
+                    template = shape_mask(kind, px - (cx - ox + dx), py - (cy - oy + dy), radius)
+                    best = max(best, (template & found).sum() / max((template | found).sum(), 1))
+            overlaps.append(best)
+        present.append(True)
+        kinds.append(int(np.argmax(overlaps)))
+    return np.array(present), np.array(kinds)
+
+
+def _centroid_offsets(radius: float) -> list[tuple[float, float]]:
+    """Each kind's pixel centroid relative to its centre (a triangle's is off-centre)."""
+    fine = np.linspace(-2 * radius, 2 * radius, 161)
+    dv, du = np.meshgrid(fine, fine, indexing="ij")
+    offsets = []
+    for kind in SHAPE_KINDS:
+        mask = shape_mask(kind, du, dv, radius)
+        offsets.append((float(du[mask].mean()), float(dv[mask].mean())))
+    return offsets
+
+
+def measure(videos: list[np.ndarray], scenes: list[Scene]) -> tuple[float, float, float]:
+    """(share of objects present in every frame, share also read as their kind, mean flicker)."""
+    present_all, kind_all = [], []
+    for video, scene in zip(videos, scenes, strict=True):
+        for index, shape in enumerate(scene.shapes):
+            present, kinds = object_frames(video, scene, index)
+            present_all.append(bool(present.all()))
+            kind_all.append(bool(present.all() and (kinds == SHAPE_KINDS.index(shape.kind)).all()))
+    flickers = [flicker(video) or 0.0 for video in videos]
+    return float(np.mean(present_all)), float(np.mean(kind_all)), float(np.mean(flickers))
+
+
+def load_base_pipeline(base):
+    """diffusers' `WanPipeline` for a world base folder (its VAE class lives in this package)."""
+    from diffusers import WanPipeline
+
+    import imvideoedit.pixel_space_vae  # noqa: F401 - registers PixelSpaceVAE for diffusers' loader
+
+    pipe = WanPipeline.from_pretrained(str(base))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def sample_videos(
+    pipe, scenes: list[Scene], steps: int = 30, guidance: float = 1.0, seed: int = 0, batch: int = 8
+) -> list[np.ndarray]:
+    """Text-to-video samples of the base (a diffusers `WanPipeline`) for the scenes' captions."""
+    import torch
+
+    from imvideoedit.text_encoding import text_length
+
+    outputs: list[np.ndarray] = []
+    channels = pipe.transformer.config.in_channels
+    for start in range(0, len(scenes), batch):
+        chunk = scenes[start : start + batch]
+        generator = torch.Generator().manual_seed(seed + start)
+        frames, size = chunk[0].frames, chunk[0].size
+        latents = torch.randn(len(chunk), channels, frames, size, size, generator=generator)
+        result = pipe(
+            prompt=[caption(scene) for scene in chunk],
+            negative_prompt=[""] * len(chunk),
+            height=size,
+            width=size,
+            num_frames=frames,
+            latents=latents,  # fixes the frame count (WanPipeline would round 9 frames up)
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            max_sequence_length=text_length(pipe.tokenizer),
+            output_type="np",
+        )
+        for video in result.frames:  # (T, H, W, 3) floats in [0, 1]
+            outputs.append(np.clip(np.rint(np.asarray(video) * 255), 0, 255).astype(np.uint8))
+    return outputs
+
+
+def prior_report(
+    pipe, count: int = 48, steps: int = 30, guidance: float = 1.0, seed: int = 0
+) -> tuple[PriorReport, list[np.ndarray], list[Scene]]:
+    """Sample `count` videos and measure them against the renders of the same scenes."""
+    scenes = prior_scenes(count)
+    samples = sample_videos(pipe, scenes, steps=steps, guidance=guidance, seed=seed)
+    truths = [render(scene) for scene in scenes]
+    present, kind, flick = measure(samples, scenes)
+    present_t, kind_t, flick_t = measure(truths, scenes)
+    report = PriorReport(
+        videos=count,
+        objects=sum(len(scene.shapes) for scene in scenes),
+        present=present,
+        present_truth=present_t,
+        one_kind=kind,
+        one_kind_truth=kind_t,
+        flicker=flick,
+        flicker_truth=flick_t,
+    )
+    return report, samples, scenes
