@@ -56,7 +56,11 @@ def main() -> None:
     from imvideoedit.world.temporal_prior import load_base_pipeline, prior_report
 
     with tempfile.TemporaryDirectory() as scratch:
-        base = _base_from_state(args.state, Path(scratch), "modules" if args.raw else "ema") if args.state else (args.base or committed_base())
+        base = (
+            _base_from_state(args.state, Path(scratch), "modules" if args.raw else "ema")
+            if args.state
+            else (args.base or committed_base())
+        )
         pipe = load_base_pipeline(base)
         started = time.time()
         report, samples, scenes = prior_report(
