@@ -1,6 +1,6 @@
 """Train the procedural world's text-to-video base (done once; its weights are committed).
 
-    python scripts/train_world_backbone.py --run-dir runs/world-backbone --out assets/world-base
+    python scripts/train_world_backbone.py --run-dir runs/world-backbone --out src/imvideoedit/world/assets/world-base
 
 Resumes from --run-dir after a kill. See docs/proving_ground.md for the recorded run.
 """
@@ -20,7 +20,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--run-dir", default="runs/world-backbone")
-    parser.add_argument("--out", default="assets/world-base")
+    parser.add_argument("--out", default="src/imvideoedit/world/assets/world-base")
+    parser.add_argument(
+        "--device", default="cpu", help="cpu or cuda (the model trains there; data stay on the CPU)"
+    )
     for field in dataclasses.fields(BackboneTrainingConfig):
         if field.name != "model":
             parser.add_argument(
@@ -35,7 +38,14 @@ def main() -> None:
         }
     )
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    base = train_backbone(config, args.run_dir, args.out, command=command, log=lambda m: print(m, flush=True))
+    base = train_backbone(
+        config,
+        args.run_dir,
+        args.out,
+        command=command,
+        log=lambda m: print(m, flush=True),
+        device=args.device,
+    )
     print(f"wrote {base}")
 
 

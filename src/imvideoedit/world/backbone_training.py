@@ -89,11 +89,14 @@ def train_backbone(
     command: str = "",
     log=print,
     stop_at: int | None = None,
+    device: str = "cpu",
 ) -> Path | None:
     """Train (or resume) and write the base to `base_dir`; returns it.
 
     `stop_at` ends this process at that step with the state saved and no base written (as a
-    kill would, but cleanly); the next call resumes from there.
+    kill would, but cleanly); the next call resumes from there. `device` ("cpu", "cuda") is where
+    the model trains; random numbers are always drawn on the CPU, so a run's data and noise do
+    not depend on the device.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -105,7 +108,9 @@ def train_backbone(
         components["text_encoder"],
         components["tokenizer"],
     )
-    modules = torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).train()
+    modules = (
+        torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).to(device).train()
+    )
     ema = copy.deepcopy(modules).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(
         [
@@ -120,7 +125,7 @@ def train_backbone(
     generator = torch.Generator().manual_seed(config.seed)
     step, elapsed_before = 0, 0.0
     if state_path.exists():
-        state = torch.load(state_path, weights_only=False)
+        state = torch.load(state_path, weights_only=False, map_location=device)
         modules.load_state_dict(state["modules"])
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
@@ -163,7 +168,8 @@ def train_backbone(
         x0 = to_latents(videos)  # (b, 3, F, H, W)
         noise = torch.randn(x0.shape, generator=generator)
         sigma = shift_sigmas(torch.rand(config.batch_size, generator=generator), config.sigma_shift)
-        text = embed_prompts(tokenizer, text_encoder, prompts)  # (b, L, text_dim)
+        x0, noise, sigma = x0.to(device), noise.to(device), sigma.to(device)
+        text = embed_prompts(tokenizer, text_encoder, prompts, device=device)  # (b, L, text_dim)
         prediction = transformer(
             hidden_states=add_noise(x0, noise, sigma),
             timestep=sigma * 1000,
@@ -195,8 +201,8 @@ def train_backbone(
     if step < config.max_steps and stop_at is not None and step >= stop_at:
         return None
 
-    components["transformer"] = ema["transformer"]
-    components["text_encoder"] = ema["text_encoder"]
+    components["transformer"] = ema["transformer"].cpu()
+    components["text_encoder"] = ema["text_encoder"].cpu()
     metadata = {
         **model_config_metadata(config.model),
         "training_config": json.dumps(asdict(config), sort_keys=True),

@@ -163,9 +163,15 @@ COMMITTED_BASE = Path(__file__).parent / "assets" / "world-base"
 
 
 def committed_base() -> Path:
-    """The world base that ships with the package (trained once by scripts/train_world_backbone.py)."""
+    """The world base that ships with the package (trained once by scripts/train_world_backbone.py).
+
+    None ships yet: no base trained so far passes the temporal-prior bar (docs/proving_ground.md).
+    """
     from imvideoedit.errors import UserError
 
     if not (COMMITTED_BASE / "model_index.json").is_file():
-        raise UserError(f"the packaged world base is missing from {COMMITTED_BASE}; reinstall imvideoedit")
+        raise UserError(
+            f"no world base is packaged at {COMMITTED_BASE} yet; pass --base DIR "
+            "(train one with scripts/train_world_backbone.py, see docs/proving_ground.md)"
+        )
     return COMMITTED_BASE
