@@ -69,4 +69,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from imvideoedit.errors import UserError
+
+    try:
+        main()
+    except UserError as error:  # bad input: one line, not a traceback
+        raise SystemExit(f"{sys.argv[0]}: error: {error}") from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -89,4 +90,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from imvideoedit.errors import UserError
+
+    try:
+        main()
+    except UserError as error:  # bad input: one line, not a traceback
+        raise SystemExit(f"{sys.argv[0]}: error: {error}") from None
