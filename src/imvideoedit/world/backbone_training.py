@@ -53,17 +53,18 @@ class BackboneTrainingConfig:
     ema_decay: float = 0.999
     sigma_shift: float = WORLD_FLOW_SHIFT
     edited_fraction: float = 0.3  # share of clips that are edited scenes (zoom, light, style, outlines)
+    max_shapes: int = 3  # objects per scene, 1..max_shapes (fewer: an easier world to learn first)
     text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
     checkpoint_minutes: float = 5.0
     seed: int = 0
 
 
 def sample_clip(
-    rng: np.random.Generator, size: int, frames: int, edited_fraction: float = 0.3
+    rng: np.random.Generator, size: int, frames: int, edited_fraction: float = 0.3, max_shapes: int = 3
 ) -> tuple[np.ndarray, str]:
     """A rendered clip (T, H, W, 3) and its caption; some are edited scenes, so that every
     look an edit can produce (zoom, light, style, outlines) is in the base's world."""
-    scene = sample_scene(rng, size=size, frames=frames)
+    scene = sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes)
     if rng.random() < edited_fraction:
         scene = sample_edit(scene, rng).target
     return render(scene), caption(scene)
@@ -156,7 +157,7 @@ def train_backbone(
     while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
         frames = 1 if step % config.image_step_every == config.image_step_every - 1 else config.frames
         clips = [
-            sample_clip(rng, config.size, config.frames, config.edited_fraction)
+            sample_clip(rng, config.size, config.frames, config.edited_fraction, config.max_shapes)
             for _ in range(config.batch_size)
         ]
         videos = np.stack([clip for clip, _ in clips])
