@@ -68,6 +68,7 @@ def object_frames(video: np.ndarray, scene: Scene, index: int) -> tuple[np.ndarr
     py, px = np.meshgrid(pixel, pixel, indexing="ij")
     expected = shape_mask(shape.kind, px - size / 2, py - size / 2, radius).sum()
     colour = np.array(COLOURS[shape.colour], dtype=np.float64)
+    offsets = _centroid_offsets(radius)  # once per object, not per frame
     present, kinds = [], []
     for frame in video.astype(np.float64):
         found = np.linalg.norm(frame - colour, axis=-1) < COLOUR_TOLERANCE  # (H, W)
@@ -77,7 +78,7 @@ def object_frames(video: np.ndarray, scene: Scene, index: int) -> tuple[np.ndarr
             continue
         cx, cy = px[found].mean(), py[found].mean()
         overlaps = []
-        for kind, (ox, oy) in zip(SHAPE_KINDS, _centroid_offsets(radius), strict=True):
+        for kind, (ox, oy) in zip(SHAPE_KINDS, offsets, strict=True):
             best = 0.0
             for dx in (-1.0, -0.5, 0.0, 0.5, 1.0):  # small shifts absorb occlusion and blur
                 for dy in (-1.0, -0.5, 0.0, 0.5, 1.0):
