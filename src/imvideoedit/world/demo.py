@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,9 +30,8 @@ import numpy as np
 
 from imvideoedit.atomic_write import atomic_path, atomic_write_text
 from imvideoedit.world.edits import EDIT_KINDS, Edit
-from imvideoedit.world.ground_truth_metrics import edit_metrics
 from imvideoedit.world.pairs import heldout_edits, write_training_pairs
-from imvideoedit.world.proving_ground import AdapterRecipe, edit_clips, train_world_adapter
+from imvideoedit.world.proving_ground import AdapterRecipe, edit_clips, score, train_world_adapter
 from imvideoedit.world.render import render
 
 VIEW_SCALE = 4  # world clips are 32 px; videos and the sheet show them 4x larger (nearest pixel)
@@ -120,34 +120,18 @@ def run_demo(
 
 def metrics_table(edits: list[Edit], clips: list[np.ndarray]) -> tuple[str, dict]:
     """Per edit kind: the edit's ground-truth metrics next to copying the source."""
-    rows: dict[str, dict[str, list[dict]]] = {}
-    for edit, clip in zip(edits, clips, strict=True):
-        group = rows.setdefault(edit.kind, {"edit": [], "copy": []})
-        group["edit"].append(edit_metrics(clip, edit))
-        group["copy"].append(edit_metrics(render(edit.source), edit))
-    kinds = [kind for kind in EDIT_KINDS if kind in rows]
-    summary = {
-        kind: {
-            side: {key: float(np.nanmean([m[key] for m in rows[kind][side]])) for key in rows[kind][side][0]}
-            for side in ("edit", "copy")
-        }
-        for kind in kinds
-    }
-    everything = {"edit": [], "copy": []}
-    for kind in kinds:
-        for side in everything:
-            everything[side] += rows[kind][side]
-    summary["all"] = {
-        side: {key: float(np.nanmean([m[key] for m in everything[side]])) for key in everything[side][0]}
-        for side in everything
-    }
+    edited = score(edits, clips)  # {kind or "all": {metric: mean}}
+    copied = score(edits, [render(edit.source) for edit in edits])
+    counts = Counter(edit.kind for edit in edits)
+    kinds = [kind for kind in EDIT_KINDS if kind in counts]
+    summary = {kind: {"edit": edited[kind], "copy": copied[kind]} for kind in [*kinds, "all"]}
     lines = [
         "| edit kind | videos | PSNR edit | PSNR copy | SSIM edit | SSIM copy | flicker edit / truth | trajectory error (px) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for kind in [*kinds, "all"]:
         e, c = summary[kind]["edit"], summary[kind]["copy"]
-        count = len(rows[kind]["edit"]) if kind != "all" else len(edits)
+        count = counts[kind] if kind != "all" else len(edits)
         lines.append(
             f"| {kind} | {count} | {e['psnr']:.1f} | {c['psnr']:.1f} | {e['ssim']:.3f} | {c['ssim']:.3f} | "
             f"{e['flicker']:.4f} / {e['flicker_truth']:.4f} | {e['trajectory_error']:.2f} |"
