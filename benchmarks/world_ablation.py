@@ -30,9 +30,10 @@ def main() -> None:
     parser.add_argument("--variants", default="full,no_gate,no_update,parallel")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--pairs", type=int, default=2000)
-    parser.add_argument("--heldout", type=int, default=120)
-    parser.add_argument("--steps", type=int, default=400, help="adapter training steps")
-    parser.add_argument("--edit-steps", type=int, default=20)
+    parser.add_argument("--heldout", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=600, help="adapter training steps")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="adapter learning rate")
+    parser.add_argument("--edit-steps", type=int, default=12)
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job starting at i")
     parser.add_argument(
         "--report", default=None, metavar="FILE", help="only collect the results, print and write them"
@@ -60,7 +61,7 @@ def main() -> None:
         seeds=tuple(int(s) for s in args.seeds.split(",")),
         pairs=args.pairs,
         heldout=args.heldout,
-        recipe=AdapterRecipe(steps=args.steps),
+        recipe=AdapterRecipe(steps=args.steps, learning_rate=args.learning_rate),
         edit_steps=args.edit_steps,
     )
     index, count = (int(x) for x in args.shard.split("/"))

@@ -69,3 +69,15 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
     os.umask(mask)
     assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o666 & ~mask
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_a_closed_pipe_is_a_quiet_exit_not_an_internal_error(monkeypatch, capsys):
+    """`imvideoedit ... | head`: the reader leaving is reported as SIGPIPE's status, silently."""
+    import imvideoedit.cli.info as info
+
+    def reader_went_away(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(info, "run", reader_went_away)
+    assert main(["info", "--base", "wan2.1-t2v-1.3b"]) == 141
+    assert capsys.readouterr().err == ""

@@ -16,8 +16,8 @@ def _single_object_scenes(count: int) -> list[Scene]:
 
 def test_renders_of_single_objects_are_read_exactly():
     scenes = _single_object_scenes(12)
-    present, kind, flicker = measure([render(s) for s in scenes], scenes)
-    assert present == 1.0 and kind == 1.0 and flicker > 0
+    present, kind, flicker, stable = measure([render(s) for s in scenes], scenes)
+    assert present == 1.0 and kind == 1.0 and stable == 1.0 and flicker > 0
 
 
 def test_a_vanishing_object_is_caught():
@@ -48,6 +48,16 @@ def test_a_morphing_object_is_caught():
     assert kinds[0] == SHAPE_KINDS.index(scene.shapes[0].kind)
     assert kinds[8] == SHAPE_KINDS.index(other)
     assert measure([video], [scene])[1] == 0.0
+    assert measure([video], [scene])[3] == 0.0  # not one kind throughout either
+
+
+def test_a_consistently_wrong_kind_is_stable_but_not_captioned():
+    scene = _single_object_scenes(1)[0]
+    other = next(kind for kind in SHAPE_KINDS if kind not in (scene.shapes[0].kind, "cross"))
+    shape = scene.shapes[0].__class__(**{**scene.shapes[0].__dict__, "kind": other})
+    video = render(Scene(**{**scene.__dict__, "shapes": (shape,)}))  # every frame the other kind
+    present, kind, _, stable = measure([video], [scene])
+    assert (present, kind, stable) == (1.0, 0.0, 1.0)
 
 
 def test_report_bar():

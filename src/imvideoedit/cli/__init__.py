@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("imvideoedit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`imvideoedit ... | head`): not an error of ours
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports it
     except Exception as error:  # noqa: BLE001 - the CLI boundary: report, do not dump a traceback
         if debug:
             raise
@@ -65,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured): nothing to flush
+        pass
 
 
 def _one_line(error: BaseException) -> str:

@@ -53,9 +53,9 @@ class AblationPlan:
     variants: tuple[str, ...] = VARIANTS
     seeds: tuple[int, ...] = (0, 1, 2)
     pairs: int = 2000
-    heldout: int = 120
+    heldout: int = 100
     recipe: AdapterRecipe = field(default_factory=AdapterRecipe)
-    edit_steps: int = 20
+    edit_steps: int = 12
     guidance: float = 1.0
     per_frame: bool = True  # also score the per-frame baseline with each full adapter
 

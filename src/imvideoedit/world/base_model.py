@@ -163,15 +163,16 @@ COMMITTED_BASE = Path(__file__).parent / "assets" / "world-base"
 
 
 def committed_base() -> Path:
-    """The world base that ships with the package (trained once by scripts/train_world_backbone.py).
+    """The world base that ships with the package (trained once by scripts/train_world_backbone.py;
+    its command, recipe and step count are in the transformer's safetensors metadata).
 
-    None ships yet: no base trained so far passes the temporal-prior bar (docs/proving_ground.md).
+    Its temporal prior, measured, is in docs/proving_ground.md.
     """
     from imvideoedit.errors import UserError
 
     if not (COMMITTED_BASE / "model_index.json").is_file():
         raise UserError(
-            f"no world base is packaged at {COMMITTED_BASE} yet; pass --base DIR "
-            "(train one with scripts/train_world_backbone.py, see docs/proving_ground.md)"
+            f"no world base found at {COMMITTED_BASE} (is the package installed from a full checkout?); "
+            "pass --base DIR (train one with scripts/train_world_backbone.py, see docs/proving_ground.md)"
         )
     return COMMITTED_BASE

@@ -36,6 +36,10 @@ class PriorReport:
     one_kind_truth: float
     flicker: float  # mean flicker of the samples
     flicker_truth: float  # mean flicker of the renders
+    # Reported, not part of the bar: present and read as one kind (any kind) in every frame, i.e.
+    # shape permanence even where the kind does not match the caption.
+    stable_kind: float = float("nan")
+    stable_kind_truth: float = float("nan")
 
     @property
     def flicker_ratio(self) -> float:
@@ -101,16 +105,23 @@ def _centroid_offsets(radius: float) -> list[tuple[float, float]]:
     return offsets
 
 
-def measure(videos: list[np.ndarray], scenes: list[Scene]) -> tuple[float, float, float]:
-    """(share of objects present in every frame, share also read as their kind, mean flicker)."""
-    present_all, kind_all = [], []
+def measure(videos: list[np.ndarray], scenes: list[Scene]) -> tuple[float, float, float, float]:
+    """(share of objects present in every frame, share also read as their captioned kind in every
+    frame, mean flicker, share present and read as one same kind in every frame)."""
+    present_all, kind_all, stable_all = [], [], []
     for video, scene in zip(videos, scenes, strict=True):
         for index, shape in enumerate(scene.shapes):
             present, kinds = object_frames(video, scene, index)
             present_all.append(bool(present.all()))
             kind_all.append(bool(present.all() and (kinds == SHAPE_KINDS.index(shape.kind)).all()))
+            stable_all.append(bool(present.all() and (kinds == kinds[0]).all()))
     flickers = [flicker(video) or 0.0 for video in videos]
-    return float(np.mean(present_all)), float(np.mean(kind_all)), float(np.mean(flickers))
+    return (
+        float(np.mean(present_all)),
+        float(np.mean(kind_all)),
+        float(np.mean(flickers)),
+        float(np.mean(stable_all)),
+    )
 
 
 def load_base_pipeline(base):
@@ -163,8 +174,8 @@ def prior_report(
     scenes = prior_scenes(count)
     samples = sample_videos(pipe, scenes, steps=steps, guidance=guidance, seed=seed)
     truths = [render(scene) for scene in scenes]
-    present, kind, flick = measure(samples, scenes)
-    present_t, kind_t, flick_t = measure(truths, scenes)
+    present, kind, flick, stable = measure(samples, scenes)
+    present_t, kind_t, flick_t, stable_t = measure(truths, scenes)
     report = PriorReport(
         videos=count,
         objects=sum(len(scene.shapes) for scene in scenes),
@@ -174,5 +185,7 @@ def prior_report(
         one_kind_truth=kind_t,
         flicker=flick,
         flicker_truth=flick_t,
+        stable_kind=stable,
+        stable_kind_truth=stable_t,
     )
     return report, samples, scenes

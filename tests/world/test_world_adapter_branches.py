@@ -1,0 +1,56 @@
+"""The branch analysis behind the ablation's discussion reads each branch where it is: at
+initialisation every branch that must be zero is zero, and a perturbed branch shows up."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import torch
+from diffusers import WanTransformer3DModel
+
+from imvideoedit.adapter_config import AdapterConfig
+from imvideoedit.adapter_io import save_adapter
+from imvideoedit.injection import adapted_blocks, attach_adapter
+
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "world_adapter_branches.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("world_adapter_branches", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _adapter(base: Path, path: Path, variant: str, perturb: bool = False) -> Path:
+    transformer = WanTransformer3DModel.from_pretrained(str(base / "transformer"))
+    attach_adapter(transformer, AdapterConfig(variant=variant))
+    if perturb:  # make the update branch speak: its output projection leaves zero
+        with torch.no_grad():
+            for block in adapted_blocks(transformer):
+                torch.nn.init.normal_(block.adapter.phi2.attn.to_out[0].weight, std=0.05)
+    return save_adapter(transformer, path)
+
+
+def test_branches_are_zero_at_initialisation_and_seen_when_trained(small_world_base, tmp_path):
+    torch.set_num_threads(1)
+    measure = _script().measure
+    fresh = measure(
+        str(small_world_base), str(_adapter(small_world_base, tmp_path / "f.st", "full")), 3, 0.5, 0
+    )
+    assert fresh["mean"]["change"] == 0.0
+    assert fresh["mean"]["predict"] == 0.0 and fresh["mean"]["update"] == 0.0
+    assert 0.0 < fresh["mean"]["gate_mean"] < 1.0
+    assert len(fresh["per_block"]) == 2  # one row per adapted block
+
+    moved = measure(
+        str(small_world_base), str(_adapter(small_world_base, tmp_path / "m.st", "full", True)), 3, 0.5, 0
+    )
+    assert moved["mean"]["update"] > 0.0 and moved["mean"]["gated"] > 0.0
+    assert moved["mean"]["change"] > 0.0 and moved["mean"]["predict"] == 0.0  # W_p still zero
+
+    parallel = measure(
+        str(small_world_base), str(_adapter(small_world_base, tmp_path / "p.st", "parallel")), 3, 0.5, 0
+    )
+    assert parallel["mean"]["change"] == 0.0 and "gate_mean" not in parallel["mean"]
