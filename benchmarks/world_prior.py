@@ -19,21 +19,6 @@ import time
 from pathlib import Path
 
 
-def _base_from_state(state_path: str, directory: Path, weights: str = "ema") -> Path:
-    import torch
-
-    from imvideoedit.world.base_model import WorldModelConfig, build_world_components, save_world_base
-
-    state = torch.load(state_path, weights_only=False)
-    config = WorldModelConfig(**state["config"]["model"])
-    components = build_world_components(config)
-    modules = torch.nn.ModuleDict(
-        {"transformer": components["transformer"], "text_encoder": components["text_encoder"]}
-    )
-    modules.load_state_dict(state[weights])
-    return save_world_base(components, directory / "base", {"training_steps": str(state["step"])})
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -52,13 +37,14 @@ def main() -> None:
 
     import numpy as np
 
+    from imvideoedit.world.backbone_training import base_from_state
     from imvideoedit.world.base_model import committed_base
     from imvideoedit.world.render import render
     from imvideoedit.world.temporal_prior import load_base_pipeline, prior_report
 
     with tempfile.TemporaryDirectory() as scratch:
         base = (
-            _base_from_state(args.state, Path(scratch), "modules" if args.raw else "ema")
+            base_from_state(args.state, Path(scratch) / "base", "modules" if args.raw else "ema")
             if args.state
             else (args.base or committed_base())
         )

@@ -7,7 +7,7 @@ import json
 import torch
 from safetensors import safe_open
 
-from imvideoedit.world.backbone_training import BackboneTrainingConfig, train_backbone
+from imvideoedit.world.backbone_training import BackboneTrainingConfig, base_from_state, train_backbone
 
 
 def _weights(base):
@@ -45,3 +45,14 @@ def test_backbone_trains_writes_a_base_and_resumes_exactly(tmp_path, small_world
     assert json.loads(metadata["world_model_config"])["num_layers"] == small_world_config.num_layers
     scheduler = json.loads((straight / "scheduler" / "scheduler_config.json").read_text())
     assert scheduler["shift"] == config.sigma_shift  # the base samples with the shift it trained with
+
+    # A run's state file read back as a base (how a run in progress is looked at): its EMA
+    # weights are exactly the base the run wrote, its raw weights are not.
+    from_state = base_from_state(tmp_path / "run-a" / "state.pt", tmp_path / "from-state")
+    ema, raw = (
+        _weights(from_state),
+        _weights(base_from_state(tmp_path / "run-a" / "state.pt", tmp_path / "raw", "modules")),
+    )
+    for name in a:
+        torch.testing.assert_close(ema[name], a[name], rtol=0, atol=0)
+    assert any(not torch.equal(raw[name], a[name]) for name in a)

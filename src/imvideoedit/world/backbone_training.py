@@ -83,6 +83,24 @@ def _lr_factor(step: int, config: BackboneTrainingConfig) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
+def _trained_modules(components: dict) -> torch.nn.ModuleDict:
+    """What a run trains, under the names its state file uses ("modules" and "ema" entries)."""
+    return torch.nn.ModuleDict(
+        {"transformer": components["transformer"], "text_encoder": components["text_encoder"]}
+    )
+
+
+def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, weights: str = "ema") -> Path:
+    """Write a run's saved weights (`weights`: "ema", or "modules" for the raw ones) as a base,
+    to look at a run in progress without stopping it."""
+    state = torch.load(state_path, weights_only=False, map_location="cpu")
+    config = WorldModelConfig(**state["config"]["model"])
+    components = build_world_components(config)
+    _trained_modules(components).load_state_dict(state[weights])
+    metadata = {**model_config_metadata(config), "training_steps": str(state["step"])}
+    return save_world_base(components, base_dir, metadata)
+
+
 def train_backbone(
     config: BackboneTrainingConfig,
     run_dir: str | os.PathLike,
@@ -109,9 +127,7 @@ def train_backbone(
         components["text_encoder"],
         components["tokenizer"],
     )
-    modules = (
-        torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).to(device).train()
-    )
+    modules = _trained_modules(components).to(device).train()
     ema = copy.deepcopy(modules).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(
         [
