@@ -22,18 +22,24 @@ from pathlib import Path
 
 
 def main() -> None:
+    from imvideoedit.world.ablation import AblationPlan
+    from imvideoedit.world.proving_ground import AdapterRecipe
+
+    plan_defaults, recipe_defaults = AblationPlan(base=""), AdapterRecipe()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", default="runs/ablation")
     parser.add_argument("--base", default=None, help="world base folder (default: the packaged one)")
-    parser.add_argument("--variants", default="full,no_gate,no_update,parallel")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--pairs", type=int, default=2000)
-    parser.add_argument("--heldout", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=600, help="adapter training steps")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="adapter learning rate")
-    parser.add_argument("--edit-steps", type=int, default=12)
+    parser.add_argument("--variants", default=",".join(plan_defaults.variants))
+    parser.add_argument("--seeds", default=",".join(str(s) for s in plan_defaults.seeds))
+    parser.add_argument("--pairs", type=int, default=plan_defaults.pairs)
+    parser.add_argument("--heldout", type=int, default=plan_defaults.heldout)
+    parser.add_argument("--steps", type=int, default=recipe_defaults.steps, help="adapter training steps")
+    parser.add_argument(
+        "--learning-rate", type=float, default=recipe_defaults.learning_rate, help="adapter learning rate"
+    )
+    parser.add_argument("--edit-steps", type=int, default=plan_defaults.edit_steps)
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job starting at i")
     parser.add_argument(
         "--report", default=None, metavar="FILE", help="only collect the results, print and write them"
@@ -42,9 +48,8 @@ def main() -> None:
 
     import torch
 
-    from imvideoedit.world.ablation import AblationPlan, collect, format_tables, run_ablation
+    from imvideoedit.world.ablation import collect, format_tables, run_ablation
     from imvideoedit.world.base_model import committed_base
-    from imvideoedit.world.proving_ground import AdapterRecipe
 
     if args.report:
         tables = format_tables(collect(args.out))

@@ -32,7 +32,7 @@ def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dic
     import numpy as np
     import torch
 
-    from imvideoedit.flow_matching import add_noise, paired_model_inputs
+    from imvideoedit.flow_matching import add_noise, paired_model_inputs, target_half
     from imvideoedit.injection import adapted_blocks
     from imvideoedit.pipeline import ImVideoEditPipeline
     from imvideoedit.text_encoding import encode_prompts
@@ -83,17 +83,16 @@ def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dic
     with_text, without_text = run(prompts), run([""] * clips)
     rows = []
     for record, empty in zip(with_text, without_text, strict=True):
-        target = slice(clips, 2 * clips)  # the target stream: second half of the paired batch
-        a, h = record["A"][target], record["H"][target]
+        a, h = target_half(record["A"]), target_half(record["H"])  # the target stream only
         row = {"change": _norm_ratio(h - a, a)}
         if "proj_p" in record:
-            row["predict"] = _norm_ratio(record["proj_p"][target], a)
+            row["predict"] = _norm_ratio(target_half(record["proj_p"]), a)
         if "phi2" in record:
-            row["update"] = _norm_ratio(record["phi2"][target], a)
+            row["update"] = _norm_ratio(target_half(record["phi2"]), a)
         if "gate_proj" in record:
-            gate = torch.sigmoid(record["gate_proj"][target].float())
-            gate_empty = torch.sigmoid(empty["gate_proj"][target].float())
-            row["gated"] = _norm_ratio(gate * record["phi2"][target], a)
+            gate = torch.sigmoid(target_half(record["gate_proj"]).float())
+            gate_empty = torch.sigmoid(target_half(empty["gate_proj"]).float())
+            row["gated"] = _norm_ratio(gate * target_half(record["phi2"]), a)
             row["gate_mean"] = float(gate.mean())
             row["gate_std"] = float(gate.std())
             row["gate_text"] = float((gate - gate_empty).abs().mean())
