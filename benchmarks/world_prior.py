@@ -3,10 +3,14 @@
     python benchmarks/world_prior.py                          # the packaged base
     python benchmarks/world_prior.py --base runs/world-base --count 64 --guidance 1 --sheet prior.png
     python benchmarks/world_prior.py --state runs/world-backbone/state.pt   # a run in progress (EMA)
+    python benchmarks/world_prior.py --frames 1 --words 8     # its images alone, and word by word
 
 Prints the report (objects present / of their captioned kind in every frame, for the samples
 and for the renders of the same scenes; flicker and its ratio to the renders'; pass or fail
-against `PRIOR_BAR`) as JSON; --sheet writes sample | render rows for a look.
+against `PRIOR_BAR`) as JSON; --sheet writes sample | render rows for a look. --words N adds
+how much the base's images respond to the object's kind, size and colour words, on N scenes
+(`world/caption_response.py`: the share of pixels that change when one word changes, over the
+renders' share; near 0 means the word is ignored).
 """
 
 from __future__ import annotations
@@ -32,7 +36,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--guidance", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--frames", type=int, default=9, help="1: the base's images alone (no flicker; not the bar)"
+    )
     parser.add_argument("--sheet", default=None, help="write a PNG of samples next to renders")
+    parser.add_argument(
+        "--words", type=int, default=0, help="also measure the response to single words on N scenes"
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -51,14 +61,32 @@ def main() -> None:
         pipe = load_base_pipeline(base)
         started = time.time()
         report, samples, scenes = prior_report(
-            pipe, count=args.count, steps=args.steps, guidance=args.guidance, seed=args.seed
+            pipe,
+            count=args.count,
+            steps=args.steps,
+            guidance=args.guidance,
+            seed=args.seed,
+            frames=args.frames,
         )
+        words = {}
+        if args.words:
+            from imvideoedit.world.caption_response import word_response
+
+            for response in word_response(pipe, count=args.words, steps=args.steps, seed=args.seed):
+                words[response.attribute] = {
+                    "samples": round(response.samples, 4),
+                    "renders": round(response.renders, 4),
+                    "ratio": round(response.ratio, 3),
+                }
     print(
         json.dumps(
             {
                 **report.as_dict(),
                 "guidance": args.guidance,
+                "frames": args.frames,
+                "passed": report.passed if args.frames > 1 else None,  # the bar is on videos
                 "steps": args.steps,
+                **({"word_response": words} if words else {}),
                 "seconds": round(time.time() - started, 1),
             },
             indent=1,

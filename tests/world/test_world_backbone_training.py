@@ -56,3 +56,30 @@ def test_backbone_trains_writes_a_base_and_resumes_exactly(tmp_path, small_world
     for name in a:
         torch.testing.assert_close(ema[name], a[name], rtol=0, atol=0)
     assert any(not torch.equal(raw[name], a[name]) for name in a)
+
+
+def test_image_steps_take_their_own_batch_size_and_can_come_first(tmp_path, small_world_config, monkeypatch):
+    """`image_batch_size` sets how many single frames an image step trains on;
+    `image_only_steps` makes the first steps image steps."""
+    import imvideoedit.world.backbone_training as training
+
+    torch.set_num_threads(1)
+    real = training.to_latents
+
+    def steps_of(**overrides) -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+
+        def recording(videos):
+            seen.append((videos.shape[0], videos.shape[1]))  # (clips, frames)
+            return real(videos)
+
+        monkeypatch.setattr(training, "to_latents", recording)
+        config = BackboneTrainingConfig(
+            model=small_world_config, batch_size=2, image_batch_size=5, max_steps=3, **overrides
+        )
+        name = "-".join(f"{k}{v}" for k, v in overrides.items())
+        training.train_backbone(config, tmp_path / name, tmp_path / f"{name}-base", log=lambda m: None)
+        return seen
+
+    assert steps_of(image_step_every=2) == [(2, 9), (5, 1), (2, 9)]
+    assert steps_of(image_step_every=100, image_only_steps=2) == [(5, 1), (5, 1), (2, 9)]

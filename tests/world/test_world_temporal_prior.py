@@ -78,3 +78,13 @@ def test_base_samples_through_diffusers_wan_pipeline(small_world_base):
     assert all(v.dtype == np.uint8 for v in videos)
     again = sample_videos(pipe, scenes[:2], steps=2, guidance=1.0, batch=2)
     assert np.array_equal(again[0], videos[0])
+
+
+def test_image_reading_of_the_prior(small_world_base):
+    """`frames=1` samples and measures single images against single-frame renders."""
+    from imvideoedit.world.temporal_prior import load_base_pipeline, prior_report
+
+    torch.set_num_threads(1)
+    report, samples, scenes = prior_report(load_base_pipeline(small_world_base), count=2, steps=2, frames=1)
+    assert [s.shape for s in samples] == [(1, 32, 32, 3)] * 2 and all(sc.frames == 1 for sc in scenes)
+    assert report.present_truth == 1.0 and report.flicker_truth == 0.0

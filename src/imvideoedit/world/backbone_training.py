@@ -44,6 +44,13 @@ class BackboneTrainingConfig:
     frames: int = 9
     batch_size: int = 8
     image_step_every: int = 4  # every Nth step trains on single frames (images)
+    # Clips per image step (0: batch_size). A single frame costs about a ninth of a 9-frame
+    # clip, and a frame's look (shapes, colours, layout) is learned per frame, so larger image
+    # batches buy that part of the prior cheaply (docs/proving_ground.md, runs gA/gB).
+    image_batch_size: int = 0
+    # The first N steps train on single frames only (Wan's own order: images first, then
+    # images and videos together), so a frame's look is learned before motion.
+    image_only_steps: int = 0
     max_steps: int = 6000
     max_minutes: float = 110.0  # stop (and save) after this much wall time
     learning_rate: float = 5e-4
@@ -99,6 +106,27 @@ def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, 
     _trained_modules(components).load_state_dict(state[weights])
     metadata = {**model_config_metadata(config), "training_steps": str(state["step"])}
     return save_world_base(components, base_dir, metadata)
+
+
+def draw_batch(
+    rng: np.random.Generator, config: BackboneTrainingConfig, step: int
+) -> tuple[np.ndarray, list[str]]:
+    """The training batch of `step`: uint8 clips (b, F, H, W, 3), with F = 1 on image steps, and
+    their prompts (some emptied, for guidance)."""
+    image_step = (
+        step < config.image_only_steps or step % config.image_step_every == config.image_step_every - 1
+    )
+    batch = (config.image_batch_size or config.batch_size) if image_step else config.batch_size
+    clips = [
+        sample_clip(rng, config.size, config.frames, config.edited_fraction, config.max_shapes)
+        for _ in range(batch)
+    ]
+    videos = np.stack([clip for clip, _ in clips])  # (b, T, H, W, 3)
+    if image_step:  # one frame of each clip
+        pick = rng.integers(0, config.frames, size=batch)
+        videos = videos[np.arange(batch), pick][:, None]
+    prompts = [text if rng.random() >= config.text_dropout else "" for _, text in clips]
+    return videos, prompts
 
 
 def train_backbone(
@@ -171,20 +199,12 @@ def train_backbone(
     losses: list[float] = []
     last = config.max_steps if stop_at is None else min(stop_at, config.max_steps)
     while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
-        frames = 1 if step % config.image_step_every == config.image_step_every - 1 else config.frames
-        clips = [
-            sample_clip(rng, config.size, config.frames, config.edited_fraction, config.max_shapes)
-            for _ in range(config.batch_size)
-        ]
-        videos = np.stack([clip for clip, _ in clips])
-        if frames == 1:
-            pick = rng.integers(0, config.frames, size=config.batch_size)
-            videos = videos[np.arange(config.batch_size), pick][:, None]
-        prompts = [text if rng.random() >= config.text_dropout else "" for _, text in clips]
+        videos, prompts = draw_batch(rng, config, step)
+        batch = len(videos)
 
         x0 = to_latents(videos)  # (b, 3, F, H, W)
         noise = torch.randn(x0.shape, generator=generator)
-        sigma = shift_sigmas(torch.rand(config.batch_size, generator=generator), config.sigma_shift)
+        sigma = shift_sigmas(torch.rand(batch, generator=generator), config.sigma_shift)
         x0, noise, sigma = x0.to(device), noise.to(device), sigma.to(device)
         text = embed_prompts(tokenizer, text_encoder, prompts, device=device)  # (b, L, text_dim)
         prediction = transformer(

@@ -168,10 +168,14 @@ def sample_videos(
 
 
 def prior_report(
-    pipe, count: int = 48, steps: int = 30, guidance: float = 1.0, seed: int = 0
+    pipe, count: int = 48, steps: int = 30, guidance: float = 1.0, seed: int = 0, frames: int = 9
 ) -> tuple[PriorReport, list[np.ndarray], list[Scene]]:
-    """Sample `count` videos and measure them against the renders of the same scenes."""
-    scenes = prior_scenes(count)
+    """Sample `count` videos and measure them against the renders of the same scenes.
+
+    `frames=1` measures the base's images alone (what it draws, apart from keeping it over
+    time): a run can be followed on that cheaper reading; flicker is then zero for both.
+    """
+    scenes = prior_scenes(count, frames=frames)
     samples = sample_videos(pipe, scenes, steps=steps, guidance=guidance, seed=seed)
     truths = [render(scene) for scene in scenes]
     present, kind, flick, stable = measure(samples, scenes)
