@@ -72,7 +72,9 @@ def main() -> None:
         if args.words:
             from imvideoedit.world.caption_response import word_response
 
-            for response in word_response(pipe, count=args.words, steps=args.steps, seed=args.seed):
+            for response in word_response(
+                pipe, count=args.words, steps=args.steps, guidance=args.guidance, seed=args.seed
+            ):
                 words[response.attribute] = {
                     "samples": round(response.samples, 4),
                     "renders": round(response.renders, 4),

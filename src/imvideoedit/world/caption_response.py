@@ -65,7 +65,9 @@ def _mean_pairwise_change(images: list[np.ndarray]) -> float:
     return float(np.mean([changed_share(a, b) for a, b in combinations(images, 2)]))
 
 
-def word_response(pipe, count: int = 8, steps: int = 30, seed: int = 0) -> list[WordResponse]:
+def word_response(
+    pipe, count: int = 8, steps: int = 30, guidance: float = 1.0, seed: int = 0
+) -> list[WordResponse]:
     """Per attribute (kind, size, colour): how much the base's images respond to that word."""
     results = []
     scenes = response_scenes(count)
@@ -74,7 +76,10 @@ def word_response(pipe, count: int = 8, steps: int = 30, seed: int = 0) -> list[
         for index, scene in enumerate(scenes):
             group = variants(scene, attribute)
             # batch=1 with one seed: every variant starts from the same noise
-            images = [sample_videos(pipe, [v], steps=steps, seed=seed + index, batch=1)[0] for v in group]
+            images = [
+                sample_videos(pipe, [v], steps=steps, guidance=guidance, seed=seed + index, batch=1)[0]
+                for v in group
+            ]
             sampled.append(_mean_pairwise_change(images))
             rendered.append(_mean_pairwise_change([render(v) for v in group]))
         results.append(WordResponse(attribute, float(np.mean(sampled)), float(np.mean(rendered))))
