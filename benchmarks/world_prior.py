@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument(
         "--words", type=int, default=0, help="also measure the response to single words on N scenes"
     )
+    parser.add_argument("--device", default="cpu", help="where the base samples: cpu or cuda")
     args = parser.parse_args()
 
     import numpy as np
@@ -58,7 +59,7 @@ def main() -> None:
             if args.state
             else (args.base or committed_base())
         )
-        pipe = load_base_pipeline(base)
+        pipe = load_base_pipeline(base).to(args.device)  # noise is drawn on the CPU either way
         started = time.time()
         report, samples, scenes = prior_report(
             pipe,

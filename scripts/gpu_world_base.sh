@@ -1,25 +1,53 @@
 #!/usr/bin/env bash
-# Train the world base on one GPU and measure its temporal prior, in one go.
+# Train the world base on one GPU within a wall-clock budget, then (optionally) measure its
+# temporal prior.
 #
-#   scripts/gpu_world_base.sh OUT_DIR [STEPS] [MINUTES] [DEVICE]
+#   scripts/gpu_world_base.sh OUT_DIR [MINUTES] [DEVICE]
 #
-# Writes OUT_DIR/world-base (a diffusers folder, to be copied to
-# src/imvideoedit/world/assets/world-base if it passes), OUT_DIR/train.log, OUT_DIR/prior.json
-# and OUT_DIR/prior.png. The run folder OUT_DIR/run resumes after a kill. STEPS sets the cosine
-# schedule's length (default 20000: videos at batch 64, every other step 256 images, since
-# images buy a frame's look cheaply, docs/proving_ground.md); MINUTES stops earlier with the
-# base written.
-# Needs the package installed (pip install -e .); see docs/proving_ground.md.
+# MINUTES (default 7) bounds everything up to the base being written: a short probe run first
+# measures steps per second with the real batch sizes, then the run's cosine schedule is sized
+# to end inside what is left. Writes OUT_DIR/world-base (a diffusers folder, to be copied to
+# src/imvideoedit/world/assets/world-base if it passes), OUT_DIR/probe.log, OUT_DIR/train.log,
+# and unless SKIP_PRIOR=1, OUT_DIR/prior.json and OUT_DIR/prior.png (not counted in MINUTES).
+# The run folder OUT_DIR/run resumes after a kill (same command; OUT_DIR/schedule keeps its
+# length).
+#
+# Batches: VIDEO_BATCH clips of 9 frames (default 128), every other step IMAGE_BATCH single
+# frames (default 512; images buy a frame's look cheaply, docs/proving_ground.md), the first
+# tenth of the steps images only. WORKERS processes render them (default: cores - 2), since
+# rendering on one core is slower than a GPU step.
+# Needs the package importable (pip install -e ., or PYTHONPATH=src); see docs/proving_ground.md.
 set -euo pipefail
-out=${1:?usage: scripts/gpu_world_base.sh OUT_DIR [STEPS] [MINUTES] [DEVICE]}
-steps=${2:-20000}
-minutes=${3:-8}
-device=${4:-cuda}
+out=${1:?usage: scripts/gpu_world_base.sh OUT_DIR [MINUTES] [DEVICE]}
+minutes=${2:-7}
+device=${3:-cuda}
+video_batch=${VIDEO_BATCH:-128}
+image_batch=${IMAGE_BATCH:-512}
+workers=${WORKERS:-$(($(nproc) > 3 ? $(nproc) - 2 : 1))}
+probe_steps=${PROBE_STEPS:-200}
 mkdir -p "$out"
-python scripts/train_world_backbone.py --device "$device" --batch-size 64 \
-    --image-batch-size 256 --image-step-every 2 \
-    --max-steps "$steps" --max-minutes "$minutes" --warmup-steps 500 \
-    --learning-rate 1e-3 --text-lr-scale 3 --edited-fraction 0.2 --seed 1 \
+train() {
+    python scripts/train_world_backbone.py --device "$device" --batch-size "$video_batch" \
+        --image-batch-size "$image_batch" --image-step-every 2 --per-step-data \
+        --data-workers "$workers" --warmup-steps 500 --learning-rate 1e-3 --text-lr-scale 3 \
+        --edited-fraction 0.2 --seed 1 "$@"
+}
+if [ ! -e "$out/run/state.pt" ]; then  # a fresh run: size its schedule from the probe's speed
+    rm -rf "$out/probe-run" "$out/probe-base"
+    train --max-steps "$probe_steps" --run-dir "$out/probe-run" --out "$out/probe-base" \
+        2>&1 | tee "$out/probe.log"
+    rm -rf "$out/probe-run" "$out/probe-base"
+    rate=$(grep -o '[0-9.]* steps/s' "$out/probe.log" | tail -1 | cut -d' ' -f1)
+    # What is left, less about 40 s for the run's start (imports, workers) and the base's writing.
+    left=$(python -c "print(int($minutes * 60) - $SECONDS - 40)")
+    [ "$left" -gt 60 ] || { echo "only ${left}s left after the probe: give MINUTES more" >&2; exit 1; }
+    python -c "print(int($rate * $left * 0.95), round($left / 60, 2))" > "$out/schedule"
+    echo "probe: $rate steps/s, ${left}s left -> $(cut -d' ' -f1 "$out/schedule") steps" | tee -a "$out/probe.log"
+fi
+read -r steps train_minutes < "$out/schedule"
+train --max-steps "$steps" --image-only-steps $((steps / 10)) --max-minutes "$train_minutes" \
     --run-dir "$out/run" --out "$out/world-base" 2>&1 | tee "$out/train.log"
-python benchmarks/world_prior.py --base "$out/world-base" --count 64 --sheet "$out/prior.png" \
-    2>"$out/prior.err" | tee "$out/prior.json"
+if [ "${SKIP_PRIOR:-0}" != 1 ]; then
+    python benchmarks/world_prior.py --base "$out/world-base" --count 64 --sheet "$out/prior.png" \
+        --device "$device" 2>"$out/prior.err" | tee "$out/prior.json"
+fi

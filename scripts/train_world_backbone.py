@@ -12,6 +12,8 @@ import dataclasses
 import shlex
 import sys
 
+import torch
+
 from imvideoedit.world.backbone_training import BackboneTrainingConfig, train_backbone
 
 
@@ -24,12 +26,23 @@ def main() -> None:
     parser.add_argument(
         "--device", default="cpu", help="cpu or cuda (the model trains there; data stay on the CPU)"
     )
+    parser.add_argument(
+        "--data-workers",
+        type=int,
+        default=0,
+        help="processes drawing batches ahead of the steps (needs --per-step-data; a GPU run wants them)",
+    )
     for field in dataclasses.fields(BackboneTrainingConfig):
-        if field.name != "model":
-            parser.add_argument(
-                f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default
-            )
+        if field.name == "model":
+            continue
+        flag = f"--{field.name.replace('_', '-')}"
+        if isinstance(field.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+        else:
+            parser.add_argument(flag, type=type(field.default), default=field.default)
     args = parser.parse_args()
+    if args.data_workers and not args.per_step_data:
+        parser.error("--data-workers needs --per-step-data (one shared stream cannot be drawn ahead)")
     config = BackboneTrainingConfig(
         **{
             f.name: getattr(args, f.name)
@@ -37,6 +50,8 @@ def main() -> None:
             if f.name != "model"
         }
     )
+    if args.device.startswith("cuda"):
+        torch.set_float32_matmul_precision("high")  # TF32 matmuls: the model is small, its steps short
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     base = train_backbone(
         config,
@@ -45,6 +60,7 @@ def main() -> None:
         command=command,
         log=lambda m: print(m, flush=True),
         device=args.device,
+        data_workers=args.data_workers,
     )
     print(f"wrote {base}")
 

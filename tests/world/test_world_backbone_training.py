@@ -83,3 +83,46 @@ def test_image_steps_take_their_own_batch_size_and_can_come_first(tmp_path, smal
 
     assert steps_of(image_step_every=2) == [(2, 9), (5, 1), (2, 9)]
     assert steps_of(image_step_every=100, image_only_steps=2) == [(5, 1), (5, 1), (2, 9)]
+
+
+def test_worker_processes_draw_the_same_batches_and_the_same_run(tmp_path, small_world_config):
+    """A per-step-data run's batches depend only on (seed, step): drawn ahead by worker
+    processes they are the same arrays, and the run (killed and resumed, too) the same weights."""
+    import numpy as np
+    import pytest
+
+    from imvideoedit.world.training_batches import PrefetchedBatches, step_batch
+
+    torch.set_num_threads(1)
+    config = BackboneTrainingConfig(
+        model=small_world_config,
+        batch_size=2,
+        image_batch_size=3,
+        max_steps=4,
+        warmup_steps=2,
+        image_step_every=2,
+        per_step_data=True,
+    )
+    with PrefetchedBatches(config, workers=2) as prefetched:
+        drawn = [prefetched.get(step) for step in range(4)]
+    for step, (videos, prompts) in enumerate(drawn):
+        expected_videos, expected_prompts = step_batch(config, step)
+        np.testing.assert_array_equal(videos, expected_videos)
+        assert prompts == expected_prompts
+    assert [v.shape[:2] for v, _ in drawn] == [(2, 9), (3, 1), (2, 9), (3, 1)]
+    assert not np.array_equal(drawn[0][0], drawn[2][0])  # each step draws its own clips
+
+    quiet = lambda m: None  # noqa: E731
+    in_process = train_backbone(config, tmp_path / "run-a", tmp_path / "base-a", log=quiet)
+    assert (
+        train_backbone(config, tmp_path / "run-b", tmp_path / "base-b", log=quiet, stop_at=2, data_workers=2)
+        is None
+    )
+    with_workers = train_backbone(config, tmp_path / "run-b", tmp_path / "base-b", log=quiet, data_workers=2)
+    a, b = _weights(in_process), _weights(with_workers)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+
+    shared_stream = BackboneTrainingConfig(model=small_world_config, max_steps=1)
+    with pytest.raises(ValueError, match="per_step_data"):
+        train_backbone(shared_stream, tmp_path / "run-c", tmp_path / "base-c", log=quiet, data_workers=2)

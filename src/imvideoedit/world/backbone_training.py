@@ -30,9 +30,7 @@ from imvideoedit.world.base_model import (
     model_config_metadata,
     save_world_base,
 )
-from imvideoedit.world.edits import sample_edit
-from imvideoedit.world.render import render
-from imvideoedit.world.scene import caption, sample_scene
+from imvideoedit.world.training_batches import PrefetchedBatches, draw_batch, step_batch
 
 LATENT_STD = 0.5  # PixelSpaceVAE's latents_std: pixels in [-1, 1] divided by 0.5
 
@@ -64,17 +62,10 @@ class BackboneTrainingConfig:
     text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
     checkpoint_minutes: float = 5.0
     seed: int = 0
-
-
-def sample_clip(
-    rng: np.random.Generator, size: int, frames: int, edited_fraction: float = 0.3, max_shapes: int = 3
-) -> tuple[np.ndarray, str]:
-    """A rendered clip (T, H, W, 3) and its caption; some are edited scenes, so that every
-    look an edit can produce (zoom, light, style, outlines) is in the base's world."""
-    scene = sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes)
-    if rng.random() < edited_fraction:
-        scene = sample_edit(scene, rng).target
-    return render(scene), caption(scene)
+    # Each step's batch from its own stream seeded by (seed, step), so worker processes can draw
+    # batches ahead (train_backbone's data_workers) without changing them. Off: one stream for
+    # the whole run, as the packaged base and the runs in docs/proving_ground.md were drawn.
+    per_step_data: bool = False
 
 
 def to_latents(videos: np.ndarray) -> torch.Tensor:
@@ -108,27 +99,6 @@ def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, 
     return save_world_base(components, base_dir, metadata)
 
 
-def draw_batch(
-    rng: np.random.Generator, config: BackboneTrainingConfig, step: int
-) -> tuple[np.ndarray, list[str]]:
-    """The training batch of `step`: uint8 clips (b, F, H, W, 3), with F = 1 on image steps, and
-    their prompts (some emptied, for guidance)."""
-    image_step = (
-        step < config.image_only_steps or step % config.image_step_every == config.image_step_every - 1
-    )
-    batch = (config.image_batch_size or config.batch_size) if image_step else config.batch_size
-    clips = [
-        sample_clip(rng, config.size, config.frames, config.edited_fraction, config.max_shapes)
-        for _ in range(batch)
-    ]
-    videos = np.stack([clip for clip, _ in clips])  # (b, T, H, W, 3)
-    if image_step:  # one frame of each clip
-        pick = rng.integers(0, config.frames, size=batch)
-        videos = videos[np.arange(batch), pick][:, None]
-    prompts = [text if rng.random() >= config.text_dropout else "" for _, text in clips]
-    return videos, prompts
-
-
 def train_backbone(
     config: BackboneTrainingConfig,
     run_dir: str | os.PathLike,
@@ -137,14 +107,19 @@ def train_backbone(
     log=print,
     stop_at: int | None = None,
     device: str = "cpu",
+    data_workers: int = 0,
 ) -> Path | None:
     """Train (or resume) and write the base to `base_dir`; returns it.
 
     `stop_at` ends this process at that step with the state saved and no base written (as a
     kill would, but cleanly); the next call resumes from there. `device` ("cpu", "cuda") is where
     the model trains; random numbers are always drawn on the CPU, so a run's data and noise do
-    not depend on the device.
+    not depend on the device. `data_workers` processes draw the batches ahead of the steps
+    (`per_step_data` runs only, where that cannot change them): a GPU run needs them, since
+    rendering on one core is slower than its steps.
     """
+    if data_workers and not config.per_step_data:
+        raise ValueError("data_workers needs per_step_data=True (one shared stream cannot be drawn ahead)")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / "state.pt"
@@ -195,45 +170,58 @@ def train_backbone(
                 tmp,
             )
 
-    start = last_save = time.time()
+    def next_batch() -> tuple[np.ndarray, list[str]]:
+        if prefetched is not None:
+            return prefetched.get(step)
+        return step_batch(config, step) if config.per_step_data else draw_batch(rng, config, step)
+
+    start = last_save = last_log = time.time()
     losses: list[float] = []
     last = config.max_steps if stop_at is None else min(stop_at, config.max_steps)
-    while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
-        videos, prompts = draw_batch(rng, config, step)
-        batch = len(videos)
+    prefetched = PrefetchedBatches(config, data_workers) if data_workers else None
+    try:
+        while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
+            videos, prompts = next_batch()
+            batch = len(videos)
 
-        x0 = to_latents(videos)  # (b, 3, F, H, W)
-        noise = torch.randn(x0.shape, generator=generator)
-        sigma = shift_sigmas(torch.rand(batch, generator=generator), config.sigma_shift)
-        x0, noise, sigma = x0.to(device), noise.to(device), sigma.to(device)
-        text = embed_prompts(tokenizer, text_encoder, prompts, device=device)  # (b, L, text_dim)
-        prediction = transformer(
-            hidden_states=add_noise(x0, noise, sigma),
-            timestep=sigma * 1000,
-            encoder_hidden_states=text,
-            return_dict=False,
-        )[0]
-        loss = torch.nn.functional.mse_loss(prediction, velocity_target(x0, noise))
+            x0 = to_latents(videos)  # (b, 3, F, H, W)
+            noise = torch.randn(x0.shape, generator=generator)
+            sigma = shift_sigmas(torch.rand(batch, generator=generator), config.sigma_shift)
+            x0, noise, sigma = x0.to(device), noise.to(device), sigma.to(device)
+            text = embed_prompts(tokenizer, text_encoder, prompts, device=device)  # (b, L, text_dim)
+            prediction = transformer(
+                hidden_states=add_noise(x0, noise, sigma),
+                timestep=sigma * 1000,
+                encoder_hidden_states=text,
+                return_dict=False,
+            )[0]
+            loss = torch.nn.functional.mse_loss(prediction, velocity_target(x0, noise))
 
-        for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * group["scale"] * _lr_factor(step, config)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
-        optimizer.step()
-        with torch.no_grad():
-            for averaged, current in zip(ema.parameters(), modules.parameters(), strict=True):
-                averaged.lerp_(current, 1.0 - config.ema_decay)
-        step += 1
-        losses.append(loss.item())
-        if step % 50 == 0:
-            minutes = (elapsed_before + time.time() - start) / 60
-            log(
-                f"step {step}  loss {np.mean(losses[-50:]):.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min"
-            )
-        if time.time() - last_save > config.checkpoint_minutes * 60:
-            save_state()
-            last_save = time.time()
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate * group["scale"] * _lr_factor(step, config)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
+            optimizer.step()
+            with torch.no_grad():
+                for averaged, current in zip(ema.parameters(), modules.parameters(), strict=True):
+                    averaged.lerp_(current, 1.0 - config.ema_decay)
+            step += 1
+            losses.append(loss.item())
+            if step % 50 == 0:
+                now = time.time()
+                minutes = (elapsed_before + now - start) / 60
+                rate = 50 / max(now - last_log, 1e-9)
+                last_log = now
+                log(
+                    f"step {step}  loss {np.mean(losses[-50:]):.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min  {rate:.1f} steps/s"
+                )
+            if time.time() - last_save > config.checkpoint_minutes * 60:
+                save_state()
+                last_save = time.time()
+    finally:
+        if prefetched is not None:
+            prefetched.close()
     save_state()
     if step < config.max_steps and stop_at is not None and step >= stop_at:
         return None

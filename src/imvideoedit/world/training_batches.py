@@ -1,0 +1,92 @@
+"""The world base's training batches: rendered clips and their prompts, one batch per step.
+
+Rendering is numpy work on one CPU core, and a GPU step outpaces it several times over. So a
+run on a GPU draws its batches in worker processes, ahead of the step that needs them. For that,
+each step's batch can come from its own random stream, seeded by (seed, step): the batches then
+do not depend on how many workers draw them or in which order they finish, and a resumed run
+draws exactly what it would have drawn.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from imvideoedit.world.edits import sample_edit
+from imvideoedit.world.render import render
+from imvideoedit.world.scene import caption, sample_scene
+
+if TYPE_CHECKING:
+    from imvideoedit.world.backbone_training import BackboneTrainingConfig
+
+
+def sample_clip(
+    rng: np.random.Generator, size: int, frames: int, edited_fraction: float = 0.3, max_shapes: int = 3
+) -> tuple[np.ndarray, str]:
+    """A rendered clip (T, H, W, 3) and its caption; some are edited scenes, so that every
+    look an edit can produce (zoom, light, style, outlines) is in the base's world."""
+    scene = sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes)
+    if rng.random() < edited_fraction:
+        scene = sample_edit(scene, rng).target
+    return render(scene), caption(scene)
+
+
+def draw_batch(
+    rng: np.random.Generator, config: BackboneTrainingConfig, step: int
+) -> tuple[np.ndarray, list[str]]:
+    """The training batch of `step`: uint8 clips (b, F, H, W, 3), with F = 1 on image steps, and
+    their prompts (some emptied, for guidance)."""
+    image_step = (
+        step < config.image_only_steps or step % config.image_step_every == config.image_step_every - 1
+    )
+    batch = (config.image_batch_size or config.batch_size) if image_step else config.batch_size
+    clips = [
+        sample_clip(rng, config.size, config.frames, config.edited_fraction, config.max_shapes)
+        for _ in range(batch)
+    ]
+    videos = np.stack([clip for clip, _ in clips])  # (b, T, H, W, 3)
+    if image_step:  # one frame of each clip
+        pick = rng.integers(0, config.frames, size=batch)
+        videos = videos[np.arange(batch), pick][:, None]
+    prompts = [text if rng.random() >= config.text_dropout else "" for _, text in clips]
+    return videos, prompts
+
+
+def step_batch(config: BackboneTrainingConfig, step: int) -> tuple[np.ndarray, list[str]]:
+    """The batch of `step` drawn from that step's own stream (`per_step_data` runs)."""
+    return draw_batch(np.random.default_rng([config.seed, step]), config, step)
+
+
+class PrefetchedBatches:
+    """`step_batch` for steps ahead, drawn by `workers` processes while the model trains.
+
+    Spawned (not forked) processes, so a parent that has already started CUDA is safe.
+    `get(step)` returns exactly `step_batch(config, step)`.
+    """
+
+    def __init__(self, config: BackboneTrainingConfig, workers: int, ahead: int | None = None) -> None:
+        if workers < 1:
+            raise ValueError(f"PrefetchedBatches needs at least one worker, got {workers}")
+        self._config = config
+        self._ahead = ahead or 2 * workers
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pending: dict[int, Future] = {}
+
+    def get(self, step: int) -> tuple[np.ndarray, list[str]]:
+        for wanted in range(step, min(step + self._ahead, self._config.max_steps)):
+            if wanted not in self._pending:
+                self._pending[wanted] = self._pool.submit(step_batch, self._config, wanted)
+        future = self._pending.pop(step, None) or self._pool.submit(step_batch, self._config, step)
+        return future.result()  # steps are asked for in order, so nothing else is ever left behind
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> PrefetchedBatches:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
