@@ -15,6 +15,7 @@ import sys
 import torch
 
 from imvideoedit.world.backbone_training import BackboneTrainingConfig, train_backbone
+from imvideoedit.world.base_model import WorldModelConfig
 
 
 def main() -> None:
@@ -40,15 +41,21 @@ def main() -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
         else:
             parser.add_argument(flag, type=type(field.default), default=field.default)
+    for field in dataclasses.fields(WorldModelConfig):  # the base's sizes: --model-head-dim 64 ...
+        parser.add_argument(f"--model-{field.name.replace('_', '-')}", type=int, default=field.default)
     args = parser.parse_args()
     if args.data_workers and not args.per_step_data:
         parser.error("--data-workers needs --per-step-data (one shared stream cannot be drawn ahead)")
+    model = WorldModelConfig(
+        **{f.name: getattr(args, f"model_{f.name}") for f in dataclasses.fields(WorldModelConfig)}
+    )
     config = BackboneTrainingConfig(
+        model=model,
         **{
             f.name: getattr(args, f.name)
             for f in dataclasses.fields(BackboneTrainingConfig)
             if f.name != "model"
-        }
+        },
     )
     if args.device.startswith("cuda"):
         torch.set_float32_matmul_precision("high")  # TF32 matmuls: the model is small, its steps short

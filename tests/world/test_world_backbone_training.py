@@ -126,3 +126,38 @@ def test_worker_processes_draw_the_same_batches_and_the_same_run(tmp_path, small
     shared_stream = BackboneTrainingConfig(model=small_world_config, max_steps=1)
     with pytest.raises(ValueError, match="per_step_data"):
         train_backbone(shared_stream, tmp_path / "run-c", tmp_path / "base-c", log=quiet, data_workers=2)
+
+
+def test_training_script_takes_the_model_sizes_and_refuses_workers_on_a_shared_stream(tmp_path):
+    """scripts/train_world_backbone.py end to end: --model-* flags reach the written base, and
+    --data-workers without --per-step-data is a one-line usage error, not a traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "train_world_backbone.py"
+    sizes = ["--model-dim-heads", "2", "--model-head-dim", "16", "--model-num-layers", "1"]
+    sizes += ["--model-ffn-dim", "32", "--model-text-dim", "16", "--model-text-layers", "1"]
+    sizes += ["--model-text-heads", "2", "--model-text-ffn", "16"]
+    common = [sys.executable, str(script), "--max-steps", "2", "--batch-size", "1", "--warmup-steps", "1"]
+    refused = subprocess.run(common + ["--data-workers", "2"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "needs --per-step-data" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    done = subprocess.run(
+        common
+        + sizes
+        + ["--per-step-data", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "base")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    weights = next((tmp_path / "base" / "transformer").glob("*.safetensors"))
+    with safe_open(str(weights), "pt") as handle:
+        metadata = handle.metadata()
+    model = json.loads(metadata["world_model_config"])
+    assert (model["dim_heads"], model["head_dim"], model["num_layers"]) == (2, 16, 1)
+    assert json.loads(metadata["training_config"])["per_step_data"] is True
+    assert "--per-step-data" in metadata["command"]
