@@ -42,6 +42,17 @@ def test_render_is_deterministic_and_sized():
     assert np.array_equal(video, render(scene))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_rendering_chosen_frames_gives_exactly_those_frames_of_the_clip(seed):
+    """Image training steps render one frame alone; it must be the clip's frame, pan, zoom,
+    style and light included."""
+    rng = np.random.default_rng(seed)
+    scene = sample_edit(sample_scene(rng, frames=9), rng).target  # edited looks too
+    video = render(scene)
+    assert np.array_equal(render(scene, [4]), video[4:5])
+    assert np.array_equal(render(scene, [8, 0, 3]), video[[8, 0, 3]])
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_removal_leaves_exactly_the_background(seed):
     rng = np.random.default_rng(seed)

@@ -68,9 +68,10 @@ class BackboneTrainingConfig:
     per_step_data: bool = False
 
 
-def to_latents(videos: np.ndarray) -> torch.Tensor:
-    """uint8 (b, T, H, W, 3) -> normalised pixel latents (b, 3, T, H, W)."""
-    pixels = torch.from_numpy(videos).float().div(127.5).sub(1.0)
+def to_latents(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 (b, T, H, W, 3) -> normalised pixel latents (b, 3, T, H, W) on `device` (the bytes
+    travel, a quarter of the floats, and the arithmetic runs there)."""
+    pixels = torch.from_numpy(videos).to(device).float().div(127.5).sub(1.0)
     return pixels.permute(0, 4, 1, 2, 3).contiguous() / LATENT_STD
 
 
@@ -176,7 +177,7 @@ def train_backbone(
         return step_batch(config, step) if config.per_step_data else draw_batch(rng, config, step)
 
     start = last_save = last_log = time.time()
-    losses: list[float] = []
+    losses: list[torch.Tensor] = []
     last = config.max_steps if stop_at is None else min(stop_at, config.max_steps)
     prefetched = PrefetchedBatches(config, data_workers) if data_workers else None
     try:
@@ -184,10 +185,9 @@ def train_backbone(
             videos, prompts = next_batch()
             batch = len(videos)
 
-            x0 = to_latents(videos)  # (b, 3, F, H, W)
-            noise = torch.randn(x0.shape, generator=generator)
-            sigma = shift_sigmas(torch.rand(batch, generator=generator), config.sigma_shift)
-            x0, noise, sigma = x0.to(device), noise.to(device), sigma.to(device)
+            x0 = to_latents(videos, device)  # (b, 3, F, H, W)
+            noise = torch.randn(x0.shape, generator=generator).to(device)  # drawn on the CPU
+            sigma = shift_sigmas(torch.rand(batch, generator=generator), config.sigma_shift).to(device)
             text = embed_prompts(tokenizer, text_encoder, prompts, device=device)  # (b, L, text_dim)
             prediction = transformer(
                 hidden_states=add_noise(x0, noise, sigma),
@@ -207,14 +207,15 @@ def train_backbone(
                 for averaged, current in zip(ema.parameters(), modules.parameters(), strict=True):
                     averaged.lerp_(current, 1.0 - config.ema_decay)
             step += 1
-            losses.append(loss.item())
+            losses.append(loss.detach())  # read every 50 steps: no per-step wait on a GPU
             if step % 50 == 0:
                 now = time.time()
                 minutes = (elapsed_before + now - start) / 60
                 rate = 50 / max(now - last_log, 1e-9)
                 last_log = now
+                del losses[:-50]
                 log(
-                    f"step {step}  loss {np.mean(losses[-50:]):.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min  {rate:.1f} steps/s"
+                    f"step {step}  loss {torch.stack(losses[-50:]).mean().item():.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min  {rate:.1f} steps/s"
                 )
             if time.time() - last_save > config.checkpoint_minutes * 60:
                 save_state()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from imvideoedit.world.scene import COLOURS, LIGHTS, SIZES, Background, Scene, Shape
@@ -60,8 +62,9 @@ def _background(background: Background, u: np.ndarray, v: np.ndarray, size: int)
     return a * (1 - weight[..., None]) + b * weight[..., None]
 
 
-def render(scene: Scene) -> np.ndarray:
-    """scene -> frames uint8 (T, H, W, 3)."""
+def render(scene: Scene, times: Sequence[int] | None = None) -> np.ndarray:
+    """scene -> frames uint8 (T, H, W, 3); `times` renders only those frame indices (in that
+    order), exactly as they are in the whole clip (single training frames at a ninth of the cost)."""
     size = scene.size
     centre = size / 2
     pixel = np.arange(size, dtype=np.float64) + 0.5
@@ -70,8 +73,9 @@ def render(scene: Scene) -> np.ndarray:
     u = centre + (px - centre) / scene.zoom
     v = centre + (py - centre) / scene.zoom
     trajectories = [trajectory(shape, scene) for shape in scene.shapes]
-    frames = np.empty((scene.frames, size, size, 3), dtype=np.float64)
-    for t in range(scene.frames):
+    times = range(scene.frames) if times is None else times
+    frames = np.empty((len(times), size, size, 3), dtype=np.float64)
+    for index, t in enumerate(times):
         image = _background(scene.background, u + scene.pan * t, v, size)  # (H, W, 3)
         for shape, path in zip(scene.shapes, trajectories, strict=True):
             radius = SIZES[shape.size] * size
@@ -81,7 +85,7 @@ def render(scene: Scene) -> np.ndarray:
             if shape.outline or scene.style == "outlined":
                 inner = shape_mask(shape.kind, du, dv, radius - 1.5 / scene.zoom * 1.0)
                 image[mask & ~inner] = COLOURS["black"]
-        frames[t] = image
+        frames[index] = image
     frames = _apply_look(frames, scene, u, v)
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
 

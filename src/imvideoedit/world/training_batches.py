@@ -24,14 +24,21 @@ if TYPE_CHECKING:
 
 
 def sample_clip(
-    rng: np.random.Generator, size: int, frames: int, edited_fraction: float = 0.3, max_shapes: int = 3
+    rng: np.random.Generator,
+    size: int,
+    frames: int,
+    edited_fraction: float = 0.3,
+    max_shapes: int = 3,
+    one_frame: bool = False,
 ) -> tuple[np.ndarray, str]:
     """A rendered clip (T, H, W, 3) and its caption; some are edited scenes, so that every
-    look an edit can produce (zoom, light, style, outlines) is in the base's world."""
+    look an edit can produce (zoom, light, style, outlines) is in the base's world.
+    `one_frame`: a random frame of the clip alone (1, H, W, 3), the others not rendered."""
     scene = sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes)
     if rng.random() < edited_fraction:
         scene = sample_edit(scene, rng).target
-    return render(scene), caption(scene)
+    times = [int(rng.integers(0, frames))] if one_frame else None
+    return render(scene, times), caption(scene)
 
 
 def draw_batch(
@@ -43,12 +50,15 @@ def draw_batch(
         step < config.image_only_steps or step % config.image_step_every == config.image_step_every - 1
     )
     batch = (config.image_batch_size or config.batch_size) if image_step else config.batch_size
+    # Per-step streams render only an image step's chosen frame; the one shared stream keeps the
+    # order it always had (whole clips, then the picks), so that its runs resume unchanged.
+    one_frame = image_step and config.per_step_data
     clips = [
-        sample_clip(rng, config.size, config.frames, config.edited_fraction, config.max_shapes)
+        sample_clip(rng, config.size, config.frames, config.edited_fraction, config.max_shapes, one_frame)
         for _ in range(batch)
     ]
-    videos = np.stack([clip for clip, _ in clips])  # (b, T, H, W, 3)
-    if image_step:  # one frame of each clip
+    videos = np.stack([clip for clip, _ in clips])  # (b, T or 1, H, W, 3)
+    if image_step and not one_frame:  # one frame of each clip
         pick = rng.integers(0, config.frames, size=batch)
         videos = videos[np.arange(batch), pick][:, None]
     prompts = [text if rng.random() >= config.text_dropout else "" for _, text in clips]
