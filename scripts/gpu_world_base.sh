@@ -15,7 +15,8 @@
 # Batches: VIDEO_BATCH clips of 9 frames (default 128), every other step IMAGE_BATCH single
 # frames (default 512; images buy a frame's look cheaply, docs/proving_ground.md), the first
 # tenth of the steps images only. WORKERS processes render them (default: cores - 2), since
-# rendering on one core is slower than a GPU step.
+# rendering on one core is slower than a GPU step. MODEL_FLAGS passes the base's sizes
+# (e.g. MODEL_FLAGS="--model-dim-heads 2 --model-head-dim 64"; default: the packaged base's).
 # Needs the package importable (pip install -e ., or PYTHONPATH=src); see docs/proving_ground.md.
 set -euo pipefail
 out=${1:?usage: scripts/gpu_world_base.sh OUT_DIR [MINUTES] [DEVICE]}
@@ -30,7 +31,7 @@ train() {
     python scripts/train_world_backbone.py --device "$device" --batch-size "$video_batch" \
         --image-batch-size "$image_batch" --image-step-every 2 --per-step-data \
         --data-workers "$workers" --warmup-steps 500 --learning-rate 1e-3 --text-lr-scale 3 \
-        --edited-fraction 0.2 --seed 1 "$@"
+        --edited-fraction 0.2 --seed 1 ${MODEL_FLAGS:-} "$@"
 }
 if [ ! -e "$out/run/state.pt" ]; then  # a fresh run: size its schedule from the probe's speed
     rm -rf "$out/probe-run" "$out/probe-base"
