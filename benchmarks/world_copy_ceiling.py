@@ -37,15 +37,13 @@ def main() -> None:
     args = parser.parse_args()
 
     import numpy as np
-    import torch
 
     import imvideoedit.pixel_space_vae  # noqa: F401 - registers PixelSpaceVAE for diffusers' loader
     from imvideoedit.pipeline import ImVideoEditPipeline
-    from imvideoedit.video.clip import ClipSpec
     from imvideoedit.world.base_model import committed_base
     from imvideoedit.world.ground_truth_metrics import psnr
     from imvideoedit.world.pairs import heldout_edits, write_training_pairs
-    from imvideoedit.world.proving_ground import AdapterRecipe, train_world_adapter
+    from imvideoedit.world.proving_ground import AdapterRecipe, edit_frame, train_world_adapter
     from imvideoedit.world.render import render
 
     base = args.base or committed_base()
@@ -59,29 +57,20 @@ def main() -> None:
 
     pipe = ImVideoEditPipeline.from_pretrained(base, adapter=str(adapter))
     pipe.set_progress_bar_config(disable=True)
-    spec = ClipSpec(model_fps=None, num_frames=1, height=32, width=32)
-
-    def regenerate(frame: np.ndarray, prompt: str, seed: int) -> np.ndarray:
-        result = pipe(
-            video=np.stack([frame, frame]),  # a still held for two frames; the plan keeps one
-            prompt=prompt,
-            num_inference_steps=args.edit_steps,
-            guidance_scale=1.0,  # as the ablation edits
-            generator=torch.Generator().manual_seed(seed),
-            clip_spec=spec,
-            output_type="uint8",
-        )
-        return np.asarray(result.frames[0][0])  # (H, W, 3)
 
     scores: dict[str, list[float]] = defaultdict(list)
     gain: dict[str, list[float]] = defaultdict(list)
     for index, edit in enumerate(heldout_edits(100)[: args.count]):
-        source, truth = render(edit.source, [0])[0], render(edit.target, [0])[0]
-        edited = psnr(regenerate(source, edit.target_caption, args.seed + index), truth)
+        source, truth = render(edit.source, [0])[0], render(edit.target, [0])[0]  # (H, W, 3)
+        seed = args.seed + index
+        edited = psnr(edit_frame(pipe, source, edit.target_caption, args.edit_steps, seed=seed), truth)
+        copied = psnr(source, truth)
         scores["edit"].append(edited)
-        scores["copy"].append(psnr(source, truth))
-        scores["reproduce"].append(psnr(regenerate(source, edit.source_caption, args.seed + index), source))
-        gain[edit.kind].append(edited - psnr(source, truth))
+        scores["copy"].append(copied)
+        scores["reproduce"].append(
+            psnr(edit_frame(pipe, source, edit.source_caption, args.edit_steps, seed=seed), source)
+        )
+        gain[edit.kind].append(edited - copied)
     print(
         json.dumps(
             {

@@ -22,6 +22,17 @@ def test_adapter_trains_on_single_frames_and_edits_whole_clips(small_world_base,
         small_world_base, pairs, tmp_path / "run", AdapterRecipe(steps=3, batch_size=4)
     )
     assert adapter.is_file()
+    # Run again into the same folder (as after a kill): it resumes from the checkpoint instead
+    # of refusing the folder, and a finished run gives back the same adapter.
+    from safetensors.torch import load_file
+
+    first = load_file(str(adapter))
+    again = train_world_adapter(
+        small_world_base, pairs, tmp_path / "run", AdapterRecipe(steps=3, batch_size=4)
+    )
+    assert again == adapter
+    second = load_file(str(again))
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
 
     from imvideoedit.pipeline import ImVideoEditPipeline
 

@@ -209,13 +209,14 @@ def train_backbone(
             step += 1
             losses.append(loss.detach())  # read every 50 steps: no per-step wait on a GPU
             if step % 50 == 0:
+                mean_loss = torch.stack(losses).mean().item()  # waits for the GPU: the rate is real
+                losses.clear()
                 now = time.time()
                 minutes = (elapsed_before + now - start) / 60
                 rate = 50 / max(now - last_log, 1e-9)
                 last_log = now
-                del losses[:-50]
                 log(
-                    f"step {step}  loss {torch.stack(losses[-50:]).mean().item():.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min  {rate:.1f} steps/s"
+                    f"step {step}  loss {mean_loss:.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min  {rate:.1f} steps/s"
                 )
             if time.time() - last_save > config.checkpoint_minutes * 60:
                 save_state()

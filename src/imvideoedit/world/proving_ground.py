@@ -4,6 +4,7 @@ One function per step, each using the project's ordinary machinery — no world-
     write_training_pairs  single-frame world pairs in the training dataset format  (pairs.py)
     train_world_adapter   the ordinary trainer (`imvideoedit.training.trainer.train`) on them
     edit_clips            `ImVideoEditPipeline` on held-out world videos (whole clips)
+    edit_frame            one frame edited as its own 1-frame video
     edit_frames_apart     the per-frame baseline: every frame edited as its own 1-frame video
     score                 ground-truth metrics per edit kind, for any method's outputs
 """
@@ -43,7 +44,10 @@ def train_world_adapter(
     recipe: AdapterRecipe = AdapterRecipe(),
     cache_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Train an adapter on world pairs with the ordinary trainer; returns the adapter file."""
+    """Train an adapter on world pairs with the ordinary trainer; returns the adapter file.
+
+    Resumes from the newest checkpoint in `output_dir` (a killed demo or ablation job picks up
+    where it stopped; a finished run only writes its adapter again)."""
     from imvideoedit.training.config import build_config
     from imvideoedit.training.trainer import train
 
@@ -76,7 +80,7 @@ def train_world_adapter(
             "validation": {"every_steps": 0},
         }
     )
-    return train(config).adapter_path
+    return train(config, resume=True).adapter_path
 
 
 def edit_clips(
@@ -102,30 +106,38 @@ def edit_clips(
     return outputs
 
 
+def edit_frame(
+    pipe, frame: np.ndarray, prompt: str, steps: int = 20, guidance: float = 1.0, seed: int = 0
+) -> np.ndarray:
+    """One frame (H, W, 3) uint8 edited as an independent 1-frame video; returns (H, W, 3)."""
+    from imvideoedit.video.clip import ClipSpec
+
+    spec = ClipSpec(model_fps=None, num_frames=1, height=frame.shape[0], width=frame.shape[1])
+    result = pipe(
+        video=np.stack([frame, frame]),  # a still held for two frames; the plan keeps one
+        prompt=prompt,
+        num_inference_steps=steps,
+        guidance_scale=guidance,
+        generator=torch.Generator().manual_seed(seed),
+        clip_spec=spec,
+        output_type="uint8",
+    )
+    return np.asarray(result.frames[0][0])
+
+
 def edit_frames_apart(
     pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, seed: int = 0
 ) -> list[np.ndarray]:
     """The per-frame baseline: every source frame edited as an independent 1-frame video."""
-    from imvideoedit.video.clip import ClipSpec
-
-    outputs = []
-    for index, edit in enumerate(edits):
-        source = render(edit.source)
-        spec = ClipSpec(model_fps=None, num_frames=1, height=source.shape[1], width=source.shape[2])
-        frames = []
-        for t, frame in enumerate(source):
-            result = pipe(
-                video=np.stack([frame, frame]),  # a still held for two frames; the plan keeps one
-                prompt=edit.target_caption,
-                num_inference_steps=steps,
-                guidance_scale=guidance,
-                generator=torch.Generator().manual_seed(seed + index * 1000 + t),
-                clip_spec=spec,
-                output_type="uint8",
-            )
-            frames.append(np.asarray(result.frames[0][0]))
-        outputs.append(np.stack(frames))
-    return outputs
+    return [
+        np.stack(
+            [
+                edit_frame(pipe, frame, edit.target_caption, steps, guidance, seed + index * 1000 + t)
+                for t, frame in enumerate(render(edit.source))
+            ]
+        )
+        for index, edit in enumerate(edits)
+    ]
 
 
 def score(edits: list[Edit], outputs: list[np.ndarray]) -> dict[str, dict[str, float]]:
