@@ -14,6 +14,10 @@ over blocks (and listed per block with --per-block):
     gated       ||G * dS|| / ||A||            what the gate lets through (full)
     gate        mean and spread of G          a gate near a constant is a learned scale, not a selection
     gate_text   mean |G(prompt) - G(empty)|   how much the gate depends on the prompt at all
+    twin        attention share on the twin      of a target token's attention in the predict
+                                                  branch's Phi (phi_pos for `parallel`), the share
+                                                  on the source token at its own place (uniform:
+                                                  1 / 2HW); copying what an edit keeps needs it high
 """
 
 from __future__ import annotations
@@ -26,6 +30,45 @@ from collections import defaultdict
 
 def _norm_ratio(x, reference) -> float:
     return float(x.float().norm() / reference.float().norm().clamp_min(1e-12))
+
+
+def attention_weights(phi, hidden_states, grid, rotary_emb_2d):
+    """The attention weights of `phi` (a JointSpatialAttention) on its joint grid, computed with
+    its own q/k projections, norms and RoPE: (b*F, heads, 2HW, 2HW), and the joint input
+    (b*F, 2HW, D) they apply to."""
+    import torch
+
+    frames, height, width = grid
+    b = hidden_states.shape[0] // 2
+    source, target = hidden_states[:b], hidden_states[b:]  # (b, F*H*W, D)
+    joint = torch.cat(
+        [target.reshape(b * frames, height, width, -1), source.reshape(b * frames, height, width, -1)], dim=2
+    ).flatten(1, 2)  # (b*F, 2HW, D), [target | source] row by row
+    attn = phi.attn
+    cos, sin = rotary_emb_2d  # (1, 2HW, 1, head_dim)
+
+    def rotate(x):  # x (b*F, 2HW, heads, head_dim), RoPE as diffusers' Wan processor applies it
+        x1, x2 = x.unflatten(-1, (-1, 2)).unbind(-1)
+        out = torch.empty_like(x)
+        out[..., 0::2] = x1 * cos[..., 0::2] - x2 * sin[..., 1::2]
+        out[..., 1::2] = x1 * sin[..., 1::2] + x2 * cos[..., 0::2]
+        return out
+
+    query = rotate(attn.norm_q(attn.to_q(joint)).unflatten(2, (attn.heads, -1)))
+    key = rotate(attn.norm_k(attn.to_k(joint)).unflatten(2, (attn.heads, -1)))
+    weights = torch.einsum("bqhd,bkhd->bhqk", query, key).mul(query.shape[-1] ** -0.5).softmax(-1)
+    return weights, joint
+
+
+def twin_share(phi, hidden_states, grid, rotary_emb_2d) -> float:
+    """Mean attention weight a target token of `phi` puts on its source twin."""
+    import torch
+
+    _, height, width = grid
+    weights, _ = attention_weights(phi, hidden_states, grid, rotary_emb_2d)
+    cells = torch.arange(height * 2 * width).reshape(height, 2 * width)
+    targets, twins = cells[:, :width].flatten(), cells[:, width:].flatten()
+    return float(weights[:, :, targets, twins].mean())
 
 
 def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dict:
@@ -69,6 +112,12 @@ def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dic
                 rec["A"], rec["H"] = args[1], output
 
             handles.append(adapter_module.register_forward_hook(whole))
+            phi = getattr(adapter_module, "phi1", None) or getattr(adapter_module, "phi_pos", None)
+
+            def twin(module, args, rec=record):
+                rec["twin"] = twin_share(module, *args[:3])
+
+            handles.append(phi.register_forward_pre_hook(twin))
             for name in ("proj_p", "phi2", "gate_proj"):
                 if hasattr(adapter_module, name):
                     handles.append(getattr(adapter_module, name).register_forward_hook(grab(name)))
@@ -84,7 +133,7 @@ def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dic
     rows = []
     for record, empty in zip(with_text, without_text, strict=True):
         a, h = target_half(record["A"]), target_half(record["H"])  # the target stream only
-        row = {"change": _norm_ratio(h - a, a)}
+        row = {"change": _norm_ratio(h - a, a), "twin": record["twin"]}
         if "proj_p" in record:
             row["predict"] = _norm_ratio(target_half(record["proj_p"]), a)
         if "phi2" in record:

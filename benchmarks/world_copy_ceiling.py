@@ -14,15 +14,34 @@ prints, as JSON, the mean PSNR to the truth of
 and the edit's gain over copying per edit kind. Single frames are what the adapter trains on,
 so this separates the base's and adapter's fidelity from the temporal prior. The adapter run in
 `--out` resumes after a kill (the ordinary trainer's checkpoints).
+
+`--steps` and `--learning-rate` change the adapter's training; `--identity` trains it on
+identity pairs instead (each pair's source frame as its own target, with the source caption), so
+that the reading says how well the adapter mechanism can copy a frame when that is all it is
+asked to do.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections import defaultdict
 from pathlib import Path
+
+
+def identity_pairs(pairs: Path, directory: Path) -> Path:
+    """A pair folder of `pairs`' source frames, each its own target with its own caption."""
+    from imvideoedit.atomic_write import atomic_write_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if not (directory / "images").exists():
+        (directory / "images").symlink_to((pairs / "images").resolve(), target_is_directory=True)
+    rows = [json.loads(line) for line in (pairs / "metadata.jsonl").read_text().splitlines()]
+    identity = [{**row, "target": row["source"], "prompt": row["source_prompt"]} for row in rows]
+    atomic_write_text(directory / "metadata.jsonl", "".join(json.dumps(row) + "\n" for row in identity))
+    return directory
 
 
 def main() -> None:
@@ -34,6 +53,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=40, help="held-out edits (first frame of each)")
     parser.add_argument("--edit-steps", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=None, help="adapter steps (default: the recipe's)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: the recipe's")
+    parser.add_argument("--identity", action="store_true", help="train on identity pairs (see above)")
     args = parser.parse_args()
 
     import numpy as np
@@ -51,8 +73,13 @@ def main() -> None:
     started = time.time()
     if not (out / "pairs" / "metadata.jsonl").exists():
         write_training_pairs(out / "pairs", 2000)
+    pairs = identity_pairs(out / "pairs", out / "identity-pairs") if args.identity else out / "pairs"
     recipe = AdapterRecipe(seed=args.seed)
-    adapter = train_world_adapter(base, out / "pairs", out / "run", recipe, cache_dir=out / "cache")
+    if args.steps is not None:
+        recipe = dataclasses.replace(recipe, steps=args.steps)
+    if args.learning_rate is not None:
+        recipe = dataclasses.replace(recipe, learning_rate=args.learning_rate)
+    adapter = train_world_adapter(base, pairs, out / "run", recipe, cache_dir=out / "cache")
     trained = time.time()
 
     pipe = ImVideoEditPipeline.from_pretrained(base, adapter=str(adapter))
@@ -75,6 +102,11 @@ def main() -> None:
         json.dumps(
             {
                 "base": str(base),
+                "adapter": {
+                    "steps": recipe.steps,
+                    "learning_rate": recipe.learning_rate,
+                    "identity": args.identity,
+                },
                 **{name: round(float(np.mean(values)), 2) for name, values in scores.items()},
                 "edit_minus_copy": {kind: round(float(np.mean(v)), 1) for kind, v in gain.items()},
                 "train_minutes": round((trained - started) / 60, 1),
