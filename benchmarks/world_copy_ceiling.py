@@ -33,14 +33,19 @@ from pathlib import Path
 
 def identity_pairs(pairs: Path, directory: Path) -> Path:
     """A pair folder of `pairs`' source frames, each its own target with its own caption."""
-    from imvideoedit.atomic_write import atomic_write_text
+    from imvideoedit.data.metadata import read_pair_table, write_pair_table
 
     directory.mkdir(parents=True, exist_ok=True)
     if not (directory / "images").exists():
         (directory / "images").symlink_to((pairs / "images").resolve(), target_is_directory=True)
-    rows = [json.loads(line) for line in (pairs / "metadata.jsonl").read_text().splitlines()]
-    identity = [{**row, "target": row["source"], "prompt": row["source_prompt"]} for row in rows]
-    atomic_write_text(directory / "metadata.jsonl", "".join(json.dumps(row) + "\n" for row in identity))
+    table = read_pair_table(pairs)
+    rows = [
+        dataclasses.replace(
+            row, fields={**row.fields, "target": row.fields["source"], "prompt": row.fields["source_prompt"]}
+        )
+        for row in table.rows
+    ]
+    write_pair_table(table, rows, directory / "metadata.jsonl")
     return directory
 
 
