@@ -38,12 +38,7 @@ def attention_weights(phi, hidden_states, grid, rotary_emb_2d):
     (b*F, 2HW, D) they apply to."""
     import torch
 
-    frames, height, width = grid
-    b = hidden_states.shape[0] // 2
-    source, target = hidden_states[:b], hidden_states[b:]  # (b, F*H*W, D)
-    joint = torch.cat(
-        [target.reshape(b * frames, height, width, -1), source.reshape(b * frames, height, width, -1)], dim=2
-    ).flatten(1, 2)  # (b*F, 2HW, D), [target | source] row by row
+    joint = phi.joint_grid(hidden_states, grid)  # (b*F, 2HW, D), the grid the operator attends over
     attn = phi.attn
     cos, sin = rotary_emb_2d  # (1, 2HW, 1, head_dim)
 

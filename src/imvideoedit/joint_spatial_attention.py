@@ -24,6 +24,20 @@ class JointSpatialAttention(nn.Module):
         # A copy of the block's self-attention (diffusers WanAttention): weights and processor.
         self.attn = copy.deepcopy(attn1)
 
+    @staticmethod
+    def joint_grid(hidden_states: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        """(2b, F*H*W, D), sources first -> (b*F, 2HW, D): each frame's `[target | source]` grid,
+        row by row, the sequence the 2D attention runs over."""
+        frames, height, width = grid
+        b, dim = hidden_states.shape[0] // 2, hidden_states.shape[-1]
+        source, target = hidden_states[:b], hidden_states[b:]  # (b, F*H*W, D) each
+
+        def to_frames(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(b * frames, height, width, dim)  # (b*F, H, W, D)
+
+        joint = torch.cat([to_frames(target), to_frames(source)], dim=2)  # (b*F, H, 2W, D)
+        return joint.reshape(b * frames, height * 2 * width, dim)  # (b*F, 2HW, D)
+
     def forward(
         self,
         hidden_states: torch.Tensor,
@@ -38,14 +52,7 @@ class JointSpatialAttention(nn.Module):
         frames, height, width = grid
         two_b, seq_len, dim = hidden_states.shape
         b = two_b // 2
-        source, target = hidden_states[:b], hidden_states[b:]  # (b, F*H*W, D) each
-
-        def to_frames(x: torch.Tensor) -> torch.Tensor:
-            return x.reshape(b * frames, height, width, dim)  # (b*F, H, W, D)
-
-        joint = torch.cat([to_frames(target), to_frames(source)], dim=2)  # (b*F, H, 2W, D)
-        joint = joint.reshape(b * frames, height * 2 * width, dim)  # (b*F, 2HW, D)
-        joint = self.attn(joint, None, None, rotary_emb_2d)  # (b*F, 2HW, D)
+        joint = self.attn(self.joint_grid(hidden_states, grid), None, None, rotary_emb_2d)  # (b*F, 2HW, D)
         joint = joint.reshape(b * frames, height, 2 * width, dim)  # (b*F, H, 2W, D)
 
         target_out = joint[:, :, :width].reshape(b, seq_len, dim)  # (b, F*H*W, D)
