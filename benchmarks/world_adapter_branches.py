@@ -88,7 +88,7 @@ def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dic
     noisy = add_noise(truth, noise, sigmas)
     prompts = [e.target_caption for e in edits]
 
-    def run(text_prompts: list[str]) -> list[dict]:
+    def run(text_prompts: list[str], read_twin: bool) -> list[dict]:
         text = encode_prompts(pipe.tokenizer, pipe.text_encoder, text_prompts)
         records: list[dict] = []
         handles = []
@@ -107,12 +107,13 @@ def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dic
                 rec["A"], rec["H"] = args[1], output
 
             handles.append(adapter_module.register_forward_hook(whole))
-            phi = getattr(adapter_module, "phi1", None) or getattr(adapter_module, "phi_pos", None)
+            if read_twin:  # the prompted pass only: the empty one feeds the gate's reading alone
+                phi = getattr(adapter_module, "phi1", None) or getattr(adapter_module, "phi_pos", None)
 
-            def twin(module, args, rec=record):
-                rec["twin"] = twin_share(module, *args[:3])
+                def twin(module, args, rec=record):
+                    rec["twin"] = twin_share(module, *args[:3])
 
-            handles.append(phi.register_forward_pre_hook(twin))
+                handles.append(phi.register_forward_pre_hook(twin))
             for name in ("proj_p", "phi2", "gate_proj"):
                 if hasattr(adapter_module, name):
                     handles.append(getattr(adapter_module, name).register_forward_hook(grab(name)))
@@ -124,7 +125,7 @@ def measure(base: str, adapter: str, clips: int, sigma: float, seed: int) -> dic
                 handle.remove()
         return records
 
-    with_text, without_text = run(prompts), run([""] * clips)
+    with_text, without_text = run(prompts, read_twin=True), run([""] * clips, read_twin=False)
     rows = []
     for record, empty in zip(with_text, without_text, strict=True):
         a, h = target_half(record["A"]), target_half(record["H"])  # the target stream only
