@@ -34,6 +34,12 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(plan_defaults.variants))
     parser.add_argument("--seeds", default=",".join(str(s) for s in plan_defaults.seeds))
     parser.add_argument("--pairs", type=int, default=plan_defaults.pairs)
+    parser.add_argument(
+        "--keep-share",
+        type=float,
+        default=plan_defaults.keep_share,
+        help="share of keep pairs (0: edit pairs alone)",
+    )
     parser.add_argument("--heldout", type=int, default=plan_defaults.heldout)
     parser.add_argument("--steps", type=int, default=recipe_defaults.steps, help="adapter training steps")
     parser.add_argument(
@@ -45,6 +51,8 @@ def main() -> None:
         "--report", default=None, metavar="FILE", help="only collect the results, print and write them"
     )
     args = parser.parse_args()
+    if not 0.0 <= args.keep_share <= 1.0:
+        parser.error("--keep-share must lie in [0, 1]")
 
     import torch
 
@@ -65,6 +73,7 @@ def main() -> None:
         variants=tuple(args.variants.split(",")),
         seeds=tuple(int(s) for s in args.seeds.split(",")),
         pairs=args.pairs,
+        keep_share=args.keep_share,
         heldout=args.heldout,
         recipe=AdapterRecipe(steps=args.steps, learning_rate=args.learning_rate),
         edit_steps=args.edit_steps,

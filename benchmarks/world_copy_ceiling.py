@@ -2,9 +2,9 @@
 
     python benchmarks/world_copy_ceiling.py --base runs/world-base --out runs/copy-ceiling
 
-Trains the ablation's full adapter (`AdapterRecipe` defaults: 2,000 pairs, 600 steps) on the
-base, then takes the first frame of the first `--count` held-out edits as 1-frame clips and
-prints, as JSON, the mean PSNR to the truth of
+Trains the ablation's full adapter (its pairs: 2,000, `KEEP_SHARE` of them keep pairs; its
+`AdapterRecipe`: 600 steps) on the base, then takes the first frame of the first `--count`
+held-out edits as 1-frame clips and prints, as JSON, the mean PSNR to the truth of
 
     edit        the frame edited with the edited caption
     copy        the source frame itself (the baseline an edit must beat)
@@ -15,10 +15,10 @@ and the edit's gain over copying per edit kind. Single frames are what the adapt
 so this separates the base's and adapter's fidelity from the temporal prior. The adapter run in
 `--out` resumes after a kill (the ordinary trainer's checkpoints).
 
-`--steps` and `--learning-rate` change the adapter's training; `--identity` trains it on
-identity pairs instead (each pair's source frame as its own target, with the source caption), so
-that the reading says how well the adapter mechanism can copy a frame when that is all it is
-asked to do.
+`--steps` and `--learning-rate` change the adapter's training; `--keep-share` the share of keep
+pairs (the source frame its own target, with its own caption): 0 trains on edit pairs alone, 1
+on keep pairs alone, which says how well the adapter mechanism can copy a frame when that is
+all it is asked to do.
 """
 
 from __future__ import annotations
@@ -29,24 +29,6 @@ import json
 import time
 from collections import defaultdict
 from pathlib import Path
-
-
-def identity_pairs(pairs: Path, directory: Path) -> Path:
-    """A pair folder of `pairs`' source frames, each its own target with its own caption."""
-    from imvideoedit.data.metadata import read_pair_table, write_pair_table
-
-    directory.mkdir(parents=True, exist_ok=True)
-    if not (directory / "images").exists():
-        (directory / "images").symlink_to((pairs / "images").resolve(), target_is_directory=True)
-    table = read_pair_table(pairs)
-    rows = [
-        dataclasses.replace(
-            row, fields={**row.fields, "target": row.fields["source"], "prompt": row.fields["source_prompt"]}
-        )
-        for row in table.rows
-    ]
-    write_pair_table(table, rows, directory / "metadata.jsonl")
-    return directory
 
 
 def main() -> None:
@@ -60,7 +42,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None, help="adapter steps (default: the recipe's)")
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the recipe's")
-    parser.add_argument("--identity", action="store_true", help="train on identity pairs (see above)")
+    parser.add_argument(
+        "--keep-share", type=float, default=None, help="share of keep pairs (default: KEEP_SHARE)"
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -69,16 +53,17 @@ def main() -> None:
     from imvideoedit.pipeline import ImVideoEditPipeline
     from imvideoedit.world.base_model import committed_base
     from imvideoedit.world.ground_truth_metrics import psnr
-    from imvideoedit.world.pairs import heldout_edits, write_training_pairs
+    from imvideoedit.world.pairs import KEEP_SHARE, heldout_edits, write_training_pairs
     from imvideoedit.world.proving_ground import AdapterRecipe, edit_frame, train_world_adapter
     from imvideoedit.world.render import render
 
     base = args.base or committed_base()
     out = Path(args.out)
     started = time.time()
-    if not (out / "pairs" / "metadata.jsonl").exists():
-        write_training_pairs(out / "pairs", 2000)
-    pairs = identity_pairs(out / "pairs", out / "identity-pairs") if args.identity else out / "pairs"
+    keep_share = KEEP_SHARE if args.keep_share is None else args.keep_share
+    if not 0.0 <= keep_share <= 1.0:
+        parser.error("--keep-share must lie in [0, 1]")
+    pairs = write_training_pairs(out / "pairs", 2000, keep_share=keep_share)
     recipe = AdapterRecipe(seed=args.seed)
     if args.steps is not None:
         recipe = dataclasses.replace(recipe, steps=args.steps)
@@ -110,7 +95,7 @@ def main() -> None:
                 "adapter": {
                     "steps": recipe.steps,
                     "learning_rate": recipe.learning_rate,
-                    "identity": args.identity,
+                    "keep_share": keep_share,
                 },
                 **{name: round(float(np.mean(values)), 2) for name, values in scores.items()},
                 "edit_minus_copy": {kind: round(float(np.mean(v)), 1) for kind, v in gain.items()},

@@ -64,3 +64,11 @@ def test_demo_refuses_a_missing_video(small_world_base, tmp_path, capsys):
     )
     assert code == 2
     assert "nope.mp4" in capsys.readouterr().err
+
+
+def test_demo_refuses_a_keep_share_outside_zero_to_one(small_world_base, tmp_path, capsys):
+    code = main(["demo", "--out", str(tmp_path / "d"), "--base", str(small_world_base), "--keep-share", "2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--keep-share" in err and "Traceback" not in err
+    assert not (tmp_path / "d").exists()  # refused before anything was written

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
+from PIL import Image
 
+from imvideoedit.data.metadata import read_pair_table
 from imvideoedit.world import render
 from imvideoedit.world.edits import EDIT_KINDS
 from imvideoedit.world.ground_truth_metrics import edit_metrics, psnr, trajectory_error
@@ -43,3 +46,22 @@ def test_trajectory_error_sees_a_frozen_object():
     truth = render(edit.target)
     frozen = np.repeat(truth[:1], len(truth), axis=0)  # the right look, but no motion
     assert trajectory_error(frozen, edit) > trajectory_error(truth, edit) + 0.5
+
+
+def test_keep_pairs_copy_their_source_and_caption_and_draw_the_same_sources(tmp_path):
+    edits = read_pair_table(write_training_pairs(tmp_path / "edits", count=10))
+    kept = read_pair_table(write_training_pairs(tmp_path / "kept", count=10, keep_share=0.3))
+    keep_rows = [row for row in kept.rows if row.source == row.target]
+    assert len(keep_rows) == 3  # the share, spread over the folder
+    for row, edit in zip(kept.rows, edits.rows, strict=True):
+        assert row.id == edit.id and row.source_prompt == edit.source_prompt
+        source = np.asarray(Image.open(kept.root / row.source))
+        assert np.array_equal(source, np.asarray(Image.open(edits.root / edit.source)))  # same scenes
+        if row.source == row.target:
+            assert row.prompt == edit.source_prompt != edit.prompt and row.task is None
+        else:
+            assert (row.target, row.prompt, row.task) == (edit.target, edit.prompt, edit.task)
+    all_kept = read_pair_table(write_training_pairs(tmp_path / "all", count=4, keep_share=1.0))
+    assert all(row.source == row.target for row in all_kept.rows)
+    with pytest.raises(ValueError, match="keep_share"):
+        write_training_pairs(tmp_path / "bad", count=2, keep_share=1.5)

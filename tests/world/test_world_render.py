@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from imvideoedit.world import EDIT_KINDS, apply_edit, render, sample_edit, sample_scene
+from imvideoedit.world.edits import redraw_free_choices
+from imvideoedit.world.pairs import heldout_edits
 from imvideoedit.world.render import shape_mask, trajectory
-from imvideoedit.world.scene import SIZES
+from imvideoedit.world.scene import SIZES, caption
 
 
 def _scene_with(rng, shapes: int):
@@ -118,3 +120,34 @@ def test_sample_edit_covers_at_least_seven_task_categories():
     rng = np.random.default_rng(0)
     tasks = {sample_edit(sample_scene(rng), rng).task for _ in range(200)}
     assert len(tasks) >= 7
+
+
+@pytest.mark.parametrize("kind", list(EDIT_KINDS))
+def test_redrawn_free_choices_keep_everything_the_source_and_caption_state(kind):
+    """A perfect editor's other results: same caption, same source, only the unstated choices move."""
+    for index, edit in enumerate(heldout_edits(40)):
+        if edit.kind != kind:
+            continue
+        redrawn = redraw_free_choices(edit, np.random.default_rng(index))
+        assert caption(redrawn) == edit.target_caption
+        if kind == "add":
+            *others, new = redrawn.shapes
+            assert tuple(others) == edit.target.shapes[:-1] and new != edit.target.shapes[-1]
+            truth = edit.target.shapes[-1]
+            assert (new.kind, new.colour, new.size, new.outline) == (
+                truth.kind,
+                truth.colour,
+                truth.size,
+                truth.outline,
+            )
+            assert np.array_equal(render(replace(redrawn, shapes=tuple(others))), render(edit.source))
+        elif kind == "background" and edit.target.background.kind != "plain":
+            assert replace(redrawn, background=edit.target.background) == edit.target
+            assert (redrawn.background.shift_u, redrawn.background.shift_v) != (
+                edit.target.background.shift_u,
+                edit.target.background.shift_v,
+            )
+        elif kind == "style" and edit.target.style == "hatched":
+            assert replace(redrawn, style_phase=edit.target.style_phase) == edit.target
+        else:
+            assert redrawn == edit.target  # nothing left open

@@ -24,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--base", default=None, help="world base folder (default: the packaged one)")
     parser.add_argument("--pairs", type=int, default=defaults.pairs)
+    parser.add_argument(
+        "--keep-share",
+        type=float,
+        default=defaults.keep_share,
+        help="share of keep pairs (default: %(default)s)",
+    )
     parser.add_argument("--steps", type=int, default=defaults.steps, help="adapter training steps")
     parser.add_argument("--videos", type=int, default=defaults.videos, help="held-out world videos to edit")
     parser.add_argument("--edit-steps", type=int, default=defaults.edit_steps)
@@ -39,8 +45,11 @@ def run(args: argparse.Namespace) -> int:
     for name in ("pairs", "steps", "videos", "edit_steps"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0.0 <= args.keep_share <= 1.0:
+        raise UserError("--keep-share must lie between 0 and 1")
     settings = DemoSettings(
         pairs=args.pairs,
+        keep_share=args.keep_share,
         steps=args.steps,
         videos=args.videos,
         edit_steps=args.edit_steps,

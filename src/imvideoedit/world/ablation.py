@@ -28,7 +28,7 @@ from imvideoedit.adapter_config import VARIANTS
 from imvideoedit.atomic_write import atomic_write_text
 from imvideoedit.world.edits import EDIT_KINDS, Edit
 from imvideoedit.world.ground_truth_metrics import edit_metrics
-from imvideoedit.world.pairs import heldout_edits, write_training_pairs
+from imvideoedit.world.pairs import KEEP_SHARE, heldout_edits, write_training_pairs
 from imvideoedit.world.proving_ground import AdapterRecipe, edit_clips, edit_frames_apart, train_world_adapter
 from imvideoedit.world.render import render
 
@@ -53,6 +53,7 @@ class AblationPlan:
     variants: tuple[str, ...] = VARIANTS
     seeds: tuple[int, ...] = (0, 1, 2)
     pairs: int = 2000
+    keep_share: float = KEEP_SHARE  # share of keep pairs among them (pairs.py)
     heldout: int = 100
     recipe: AdapterRecipe = field(default_factory=AdapterRecipe)
     edit_steps: int = 12
@@ -78,7 +79,7 @@ def run_ablation(
     _write_plan(plan, out)
     pairs = out / "pairs"
     if not (pairs / "metadata.jsonl").exists():
-        write_training_pairs(pairs, count=plan.pairs, seed=0)
+        write_training_pairs(pairs, count=plan.pairs, seed=0, keep_share=plan.keep_share)
     edits = heldout_edits(plan.heldout)
     index, count = shard
     for number, (variant, seed) in enumerate(plan_jobs(plan)):

@@ -30,7 +30,7 @@ import numpy as np
 
 from imvideoedit.atomic_write import atomic_path, atomic_write_text
 from imvideoedit.world.edits import EDIT_KINDS, Edit
-from imvideoedit.world.pairs import heldout_edits, write_training_pairs
+from imvideoedit.world.pairs import KEEP_SHARE, heldout_edits, write_training_pairs
 from imvideoedit.world.proving_ground import AdapterRecipe, edit_clips, score, train_world_adapter
 from imvideoedit.world.render import render
 
@@ -40,6 +40,7 @@ VIEW_SCALE = 4  # world clips are 32 px; videos and the sheet show them 4x large
 @dataclass(frozen=True)
 class DemoSettings:
     pairs: int = 1000
+    keep_share: float = KEEP_SHARE  # share of keep pairs among them (pairs.py)
     steps: int = 300  # adapter training steps (batch 8)
     videos: int = 10  # held-out world videos to edit (edit kinds take turns)
     edit_steps: int = 20
@@ -75,7 +76,9 @@ def run_demo(
         raise UserError(f"--video {video}: no such file")
 
     log(f"writing {settings.pairs} single-frame training pairs to {out / 'pairs'}")
-    pairs = write_training_pairs(out / "pairs", count=settings.pairs, seed=settings.seed)
+    pairs = write_training_pairs(
+        out / "pairs", count=settings.pairs, seed=settings.seed, keep_share=settings.keep_share
+    )
     adapter = out / "adapter" / "adapter.safetensors"
     if adapter.is_file():
         log(f"adapter exists, reusing {adapter}")

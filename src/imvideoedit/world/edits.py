@@ -20,7 +20,10 @@ from imvideoedit.world.scene import (
     caption,
     describe_background,
     sample_background,
+    sample_pattern_offset,
     sample_shape,
+    sample_start,
+    sample_velocity,
 )
 
 # Edit kind -> its task category (slugs of `imvideoedit.data.tasks`, the paper's appendix B).
@@ -137,4 +140,26 @@ def sample_edit(scene: Scene, rng: np.random.Generator, kinds: tuple[str, ...] |
     raise ValueError(f"no applicable edit among {kinds} for this scene")
 
 
-__all__ = ["EDIT_KINDS", "SIZES", "Edit", "apply_edit", "sample_edit"]
+def redraw_free_choices(edit: Edit, rng: np.random.Generator) -> Scene:
+    """The edited scene with every choice the edit made that neither the source nor the edited
+    caption states drawn again: another result a perfect editor could give.
+
+    An added object's start and velocity, a new patterned background's offset and the hatch
+    phase are such choices; the other kinds have none (the target is returned as it is). Scored
+    against the ground truth, these redrawn scenes say how close to that one truth a faithful
+    editor can get, which for open edits is less close than copying the source."""
+    target = edit.target
+    if edit.kind == "add":
+        new = target.shapes[-1]
+        vx, vy = sample_velocity(rng, target.size)
+        x, y = sample_start(rng, target.size, SIZES[new.size] * target.size)
+        return replace(target, shapes=target.shapes[:-1] + (replace(new, x=x, y=y, vx=vx, vy=vy),))
+    if edit.kind == "background" and target.background.kind != "plain":  # plain: no pattern to place
+        shift_u, shift_v = sample_pattern_offset(rng)
+        return replace(target, background=replace(target.background, shift_u=shift_u, shift_v=shift_v))
+    if edit.kind == "style" and target.style == "hatched":
+        return replace(target, style_phase=int(rng.integers(0, 4)))
+    return target
+
+
+__all__ = ["EDIT_KINDS", "SIZES", "Edit", "apply_edit", "redraw_free_choices", "sample_edit"]

@@ -74,31 +74,37 @@ class Scene:
 def sample_shape(rng: np.random.Generator, size: int, avoid_colours: tuple[str, ...] = ()) -> Shape:
     colours = [c for c in SHAPE_COLOURS if c not in avoid_colours]
     size_name = str(rng.choice(list(SIZES)))
-    radius = SIZES[size_name] * size
+    vx, vy = sample_velocity(rng, size)
+    kind, colour = str(rng.choice(SHAPE_KINDS)), str(rng.choice(colours))
+    x, y = sample_start(rng, size, SIZES[size_name] * size)
+    return Shape(kind=kind, colour=colour, size=size_name, x=x, y=y, vx=vx, vy=vy)
+
+
+def sample_velocity(rng: np.random.Generator, size: int) -> tuple[float, float]:
+    """A shape's constant velocity (pixels per frame): any direction, 0.6-1.6 px at 32 px."""
     speed = rng.uniform(0.6, 1.6) * size / 32
     angle = rng.uniform(0, 2 * np.pi)
-    return Shape(
-        kind=str(rng.choice(SHAPE_KINDS)),
-        colour=str(rng.choice(colours)),
-        size=size_name,
-        x=float(rng.uniform(radius, size - radius)),
-        y=float(rng.uniform(radius, size - radius)),
-        vx=float(speed * np.cos(angle)),
-        vy=float(speed * np.sin(angle)),
-    )
+    return float(speed * np.cos(angle)), float(speed * np.sin(angle))
+
+
+def sample_start(rng: np.random.Generator, size: int, radius: float) -> tuple[float, float]:
+    """A shape's start position (pixels), wholly inside the frame."""
+    return float(rng.uniform(radius, size - radius)), float(rng.uniform(radius, size - radius))
 
 
 def sample_background(rng: np.random.Generator, avoid: tuple[str, ...] = ()) -> Background:
     kind = str(rng.choice(BACKGROUND_KINDS))
     a, b = rng.choice([c for c in BACKGROUND_COLOURS if c not in avoid], size=2, replace=False)
+    vertical = bool(rng.integers(0, 2))
+    shift_u, shift_v = sample_pattern_offset(rng)
     return Background(
-        kind=kind,
-        colour_a=str(a),
-        colour_b=str(b),
-        vertical=bool(rng.integers(0, 2)),
-        shift_u=float(rng.uniform(0, 64)),
-        shift_v=float(rng.uniform(0, 64)),
+        kind=kind, colour_a=str(a), colour_b=str(b), vertical=vertical, shift_u=shift_u, shift_v=shift_v
     )
+
+
+def sample_pattern_offset(rng: np.random.Generator) -> tuple[float, float]:
+    """Where a background pattern starts (`Background.shift_u`, `shift_v`), in pixels."""
+    return float(rng.uniform(0, 64)), float(rng.uniform(0, 64))
 
 
 def sample_scene(
