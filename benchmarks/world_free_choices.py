@@ -42,8 +42,8 @@ def main() -> None:
         redraws = [redraw_free_choices(edit, rng) for _ in range(args.redraws)]
         if all(scene == edit.target for scene in redraws):
             continue  # nothing left open: a perfect edit is the truth itself
-        label = edit.kind if edit.kind != "style" else f"style ({edit.target.style})"
-        label = label if edit.kind != "background" else f"background ({edit.target.background.kind})"
+        variant = {"style": edit.target.style, "background": edit.target.background.kind}.get(edit.kind)
+        label = edit.kind if variant is None else f"{edit.kind} ({variant})"
         copy[label].append(psnr(render(edit.source), truth))
         # exact matches (a redraw that happens to equal the truth) would be infinite: leave them out
         scores = [psnr(render(scene), truth) for scene in redraws if scene != edit.target]
