@@ -46,6 +46,15 @@ def main() -> None:
         "--learning-rate", type=float, default=recipe_defaults.learning_rate, help="adapter learning rate"
     )
     parser.add_argument("--edit-steps", type=int, default=plan_defaults.edit_steps)
+    parser.add_argument(
+        "--guidance", type=float, default=plan_defaults.guidance, help="guidance scale of the edits (1: none)"
+    )
+    parser.add_argument(
+        "--negative",
+        choices=("source", "empty"),
+        default=plan_defaults.negative,
+        help="negative prompt when guiding: the source clip's caption, or the empty prompt",
+    )
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job starting at i")
     parser.add_argument(
         "--report", default=None, metavar="FILE", help="only collect the results, print and write them"
@@ -53,6 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 0.0 <= args.keep_share <= 1.0:
         parser.error("--keep-share must lie in [0, 1]")
+    if args.guidance < 0:
+        parser.error("--guidance must be >= 0")
 
     import torch
 
@@ -77,6 +88,8 @@ def main() -> None:
         heldout=args.heldout,
         recipe=AdapterRecipe(steps=args.steps, learning_rate=args.learning_rate),
         edit_steps=args.edit_steps,
+        guidance=args.guidance,
+        negative=args.negative,
     )
     index, count = (int(x) for x in args.shard.split("/"))
     print("command:", "python " + " ".join(shlex.quote(a) for a in sys.argv), flush=True)

@@ -72,3 +72,11 @@ def test_demo_refuses_a_keep_share_outside_zero_to_one(small_world_base, tmp_pat
     err = capsys.readouterr().err
     assert "--keep-share" in err and "Traceback" not in err
     assert not (tmp_path / "d").exists()  # refused before anything was written
+
+
+def test_demo_refuses_a_negative_guidance(small_world_base, tmp_path, capsys):
+    code = main(["demo", "--out", str(tmp_path / "d"), "--base", str(small_world_base), "--guidance", "-1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--guidance" in err and "Traceback" not in err
+    assert not (tmp_path / "d").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from imvideoedit.world.pairs import heldout_edits, write_training_pairs
@@ -10,6 +11,7 @@ from imvideoedit.world.proving_ground import (
     AdapterRecipe,
     edit_clips,
     edit_frames_apart,
+    negative_caption,
     score,
     train_world_adapter,
 )
@@ -48,3 +50,55 @@ def test_adapter_trains_on_single_frames_and_edits_whole_clips(small_world_base,
     table = score(edits, clips)
     assert set(table) == {"all", *(e.kind for e in edits)}
     assert np.isfinite(table["all"]["psnr"]) and table["all"]["flicker_truth"] >= 0
+
+
+class _RecordingPipe:
+    """Stands in for the pipeline: records what each call asks for, returns the source."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def __call__(self, video, **kwargs):
+        from types import SimpleNamespace
+
+        self.calls.append(kwargs)
+        frames = video[: kwargs["clip_spec"].num_frames]
+        return SimpleNamespace(frames=[frames])
+
+
+def test_guided_edits_read_the_source_caption_as_the_negative_prompt():
+    edits = heldout_edits(3)
+    pipe = _RecordingPipe()
+    edit_clips(pipe, edits, steps=2, guidance=1.5)  # negative="source" by default
+    assert [c["negative_prompt"] for c in pipe.calls] == [e.source_caption for e in edits]
+    assert all(
+        c["guidance_scale"] == 1.5 and c["prompt"] == e.target_caption
+        for c, e in zip(pipe.calls, edits, strict=True)
+    )
+    assert all(e.source_caption != e.target_caption for e in edits)  # the two passes differ
+
+    pipe = _RecordingPipe()
+    edit_clips(pipe, edits, steps=2, guidance=1.5, negative="empty")
+    assert [c["negative_prompt"] for c in pipe.calls] == ["", "", ""]
+
+    pipe = _RecordingPipe()
+    edit_frames_apart(pipe, edits[:1], steps=2, guidance=1.5)  # the per-frame baseline: the same policy
+    assert [c["negative_prompt"] for c in pipe.calls] == [edits[0].source_caption] * edits[0].source.frames
+
+    with pytest.raises(ValueError, match="negative"):
+        negative_caption(edits[0], "target")
+
+
+def test_the_trainer_reads_a_keep_pairs_file(small_world_base, tmp_path, capfd):
+    """`data keep-pairs` output (a metadata file, not a folder) is a training dataset as it is."""
+    from imvideoedit.data.keep_pairs import add_keep_pairs
+
+    torch.set_num_threads(1)
+    pairs = write_training_pairs(tmp_path / "pairs", count=4, seed=0)
+    keep = add_keep_pairs(pairs, share=0.5).path
+    adapter = train_world_adapter(
+        small_world_base, keep, tmp_path / "run", AdapterRecipe(steps=2, batch_size=4)
+    )
+    assert adapter.is_file()
+    captured = capfd.readouterr()
+    assert "training 8 pairs" in captured.out + captured.err  # 4 edit pairs + 4 keep pairs

@@ -12,7 +12,7 @@ import importlib
 from pathlib import Path
 
 # Modules under imvideoedit.cli that add actions to `imvideoedit data` (after `check`).
-DATA_COMMAND_MODULES: list[str] = ["data_build"]
+DATA_COMMAND_MODULES: list[str] = ["data_build", "data_keep_pairs"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

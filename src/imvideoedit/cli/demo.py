@@ -33,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=defaults.steps, help="adapter training steps")
     parser.add_argument("--videos", type=int, default=defaults.videos, help="held-out world videos to edit")
     parser.add_argument("--edit-steps", type=int, default=defaults.edit_steps)
+    parser.add_argument(
+        "--guidance",
+        type=float,
+        default=defaults.guidance,
+        help="guidance scale of the world edits, away from the source caption (1: none; default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.set_defaults(handler=run)
 
@@ -47,12 +53,15 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0.0 <= args.keep_share <= 1.0:
         raise UserError("--keep-share must lie between 0 and 1")
+    if args.guidance < 0:
+        raise UserError("--guidance must be at least 0")
     settings = DemoSettings(
         pairs=args.pairs,
         keep_share=args.keep_share,
         steps=args.steps,
         videos=args.videos,
         edit_steps=args.edit_steps,
+        guidance=args.guidance,
         seed=args.seed,
         real_prompt=args.prompt,
     )

@@ -29,7 +29,15 @@ from imvideoedit.atomic_write import atomic_write_text
 from imvideoedit.world.edits import EDIT_KINDS, Edit
 from imvideoedit.world.ground_truth_metrics import edit_metrics
 from imvideoedit.world.pairs import KEEP_SHARE, heldout_edits, write_training_pairs
-from imvideoedit.world.proving_ground import AdapterRecipe, edit_clips, edit_frames_apart, train_world_adapter
+from imvideoedit.world.proving_ground import (
+    EDIT_GUIDANCE,
+    NEGATIVES,
+    AdapterRecipe,
+    Negative,
+    edit_clips,
+    edit_frames_apart,
+    train_world_adapter,
+)
 from imvideoedit.world.render import render
 
 # Row labels in the paper's table 4 wording.
@@ -57,8 +65,13 @@ class AblationPlan:
     heldout: int = 100
     recipe: AdapterRecipe = field(default_factory=AdapterRecipe)
     edit_steps: int = 12
-    guidance: float = 1.0
+    guidance: float = EDIT_GUIDANCE
+    negative: Negative = "source"  # the unconditional pass's prompt (proving_ground.py)
     per_frame: bool = True  # also score the per-frame baseline with each full adapter
+
+    def __post_init__(self) -> None:
+        if self.negative not in NEGATIVES:
+            raise ValueError(f"negative must be one of {NEGATIVES}, got {self.negative!r}")
 
 
 def plan_jobs(plan: AblationPlan) -> list[tuple[str, int | None]]:
@@ -118,13 +131,17 @@ def _run_adapter_job(
     log(f"{directory.name}: trained in {(trained - started) / 60:.1f} min")
     pipe = ImVideoEditPipeline.from_pretrained(plan.base, adapter=str(adapter))
     pipe.set_progress_bar_config(disable=True)
-    clips = edit_clips(pipe, edits, steps=plan.edit_steps, guidance=plan.guidance, seed=seed)
+    clips = edit_clips(
+        pipe, edits, steps=plan.edit_steps, guidance=plan.guidance, seed=seed, negative=plan.negative
+    )
     _write_metrics(directory / "metrics.jsonl", edits, clips)
     edited = time.time()
     log(f"{directory.name}: edited {len(edits)} videos in {(edited - trained) / 60:.1f} min")
     record = {"train_minutes": (trained - started) / 60, "edit_minutes": (edited - trained) / 60}
     if variant == "full" and plan.per_frame:
-        apart = edit_frames_apart(pipe, edits, steps=plan.edit_steps, guidance=plan.guidance, seed=seed)
+        apart = edit_frames_apart(
+            pipe, edits, steps=plan.edit_steps, guidance=plan.guidance, seed=seed, negative=plan.negative
+        )
         _write_metrics(directory / "per_frame.jsonl", edits, apart)
         record["per_frame_minutes"] = (time.time() - edited) / 60
         log(f"{directory.name}: per-frame baseline in {record['per_frame_minutes']:.1f} min")

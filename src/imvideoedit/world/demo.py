@@ -31,7 +31,13 @@ import numpy as np
 from imvideoedit.atomic_write import atomic_path, atomic_write_text
 from imvideoedit.world.edits import EDIT_KINDS, Edit
 from imvideoedit.world.pairs import KEEP_SHARE, heldout_edits, write_training_pairs
-from imvideoedit.world.proving_ground import AdapterRecipe, edit_clips, score, train_world_adapter
+from imvideoedit.world.proving_ground import (
+    EDIT_GUIDANCE,
+    AdapterRecipe,
+    edit_clips,
+    score,
+    train_world_adapter,
+)
 from imvideoedit.world.render import render
 
 VIEW_SCALE = 4  # world clips are 32 px; videos and the sheet show them 4x larger (nearest pixel)
@@ -44,6 +50,7 @@ class DemoSettings:
     steps: int = 300  # adapter training steps (batch 8)
     videos: int = 10  # held-out world videos to edit (edit kinds take turns)
     edit_steps: int = 20
+    guidance: float = EDIT_GUIDANCE  # world edits guide away from the source caption (proving_ground.py)
     seed: int = 0
     real_prompt: str = "dim light"  # for --video: words the world base knows
 
@@ -93,7 +100,14 @@ def run_demo(
     log(f"editing {len(edits)} held-out world videos with the whole-video pipeline")
     pipe = ImVideoEditPipeline.from_pretrained(str(base), adapter=str(adapter))
     pipe.set_progress_bar_config(disable=True)
-    clips = edit_clips(pipe, edits, steps=settings.edit_steps, seed=settings.seed)
+    clips = edit_clips(
+        pipe,
+        edits,
+        steps=settings.edit_steps,
+        guidance=settings.guidance,
+        seed=settings.seed,
+        negative="source",
+    )
 
     video_paths = [
         _write_side_by_side(out / "videos", i, edit, clip)

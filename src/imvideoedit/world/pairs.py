@@ -17,11 +17,13 @@ import numpy as np
 from PIL import Image
 
 from imvideoedit.atomic_write import atomic_path, atomic_write_text
+from imvideoedit.data.keep_pairs import KEEP_INSTRUCTION
 from imvideoedit.world.edits import EDIT_KINDS, Edit, apply_edit
 from imvideoedit.world.render import render
 from imvideoedit.world.scene import sample_scene
 
 HELDOUT_SEED = 20261126  # fixed: the held-out set must not change between runs
+VALIDATION_SEED = 777  # a second fixed set, for choosing settings without looking at the held-out one
 
 # The share of keep pairs in the demo's and the ablation's training pairs. Trained on edit pairs
 # alone, the world adapter never learns to copy what an edit keeps (it reproduces a frame at
@@ -67,7 +69,7 @@ def write_training_pairs(
             "target": source if keep else target,
             "prompt": edit.source_caption if keep else edit.target_caption,
             "source_prompt": edit.source_caption,
-            "instruction": "keep the scene as it is" if keep else edit.instruction,
+            "instruction": KEEP_INSTRUCTION if keep else edit.instruction,
         }
         rows.append(row if keep else {**row, "task": edit.task})
     atomic_write_text(directory / "metadata.jsonl", "".join(json.dumps(row) + "\n" for row in rows))

@@ -7,6 +7,12 @@ One function per step, each using the project's ordinary machinery — no world-
     edit_frame            one frame edited as its own 1-frame video
     edit_frames_apart     the per-frame baseline: every frame edited as its own 1-frame video
     score                 ground-truth metrics per edit kind, for any method's outputs
+
+Guidance. With a scale above 1 the unconditional pass gets a negative prompt; `negative="source"`
+makes it the source clip's own caption. Keep pairs teach the adapter that the source caption
+means "change nothing", so guidance then pushes the sample away from a copy of the source along
+the edit: uncond + g * (cond - uncond) = copy + g * (edit - copy). A conservative edit gets
+stronger; one that is already complete overshoots (docs/proving_ground.md measures both).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -35,6 +42,21 @@ class AdapterRecipe:
     batch_size: int = 8
     learning_rate: float = 1e-3  # as good at 600 steps as 5e-4 at 1,200 (docs/proving_ground.md)
     flow_shift: float = WORLD_FLOW_SHIFT  # the shift the world base was trained with
+
+
+# What the unconditional pass reads when guiding: the source clip's caption, or the empty prompt.
+Negative = Literal["source", "empty"]
+NEGATIVES: tuple[str, ...] = ("source", "empty")
+EDIT_GUIDANCE = 1.5  # with negative="source"; chosen on a validation set (docs/proving_ground.md)
+
+
+def negative_caption(edit: Edit, negative: Negative) -> str:
+    """The negative prompt of one edit under the policy `negative`."""
+    if negative == "source":
+        return edit.source_caption
+    if negative == "empty":
+        return ""
+    raise ValueError(f"negative must be one of {NEGATIVES}, got {negative!r}")
 
 
 def train_world_adapter(
@@ -84,7 +106,12 @@ def train_world_adapter(
 
 
 def edit_clips(
-    pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, seed: int = 0
+    pipe,
+    edits: list[Edit],
+    steps: int = 20,
+    guidance: float = 1.0,
+    seed: int = 0,
+    negative: Negative = "source",
 ) -> list[np.ndarray]:
     """Edit each held-out source clip as a whole video; returns uint8 (T, H, W, 3) clips."""
     from imvideoedit.video.clip import ClipSpec
@@ -96,6 +123,7 @@ def edit_clips(
         result = pipe(
             video=source,
             prompt=edit.target_caption,
+            negative_prompt=negative_caption(edit, negative),
             num_inference_steps=steps,
             guidance_scale=guidance,
             generator=torch.Generator().manual_seed(seed + index),
@@ -107,7 +135,13 @@ def edit_clips(
 
 
 def edit_frame(
-    pipe, frame: np.ndarray, prompt: str, steps: int = 20, guidance: float = 1.0, seed: int = 0
+    pipe,
+    frame: np.ndarray,
+    prompt: str,
+    steps: int = 20,
+    guidance: float = 1.0,
+    seed: int = 0,
+    negative_prompt: str = "",
 ) -> np.ndarray:
     """One frame (H, W, 3) uint8 edited as an independent 1-frame video; returns (H, W, 3)."""
     from imvideoedit.video.clip import ClipSpec
@@ -116,6 +150,7 @@ def edit_frame(
     result = pipe(
         video=np.stack([frame, frame]),  # a still held for two frames; the plan keeps one
         prompt=prompt,
+        negative_prompt=negative_prompt,
         num_inference_steps=steps,
         guidance_scale=guidance,
         generator=torch.Generator().manual_seed(seed),
@@ -126,13 +161,26 @@ def edit_frame(
 
 
 def edit_frames_apart(
-    pipe, edits: list[Edit], steps: int = 20, guidance: float = 1.0, seed: int = 0
+    pipe,
+    edits: list[Edit],
+    steps: int = 20,
+    guidance: float = 1.0,
+    seed: int = 0,
+    negative: Negative = "source",
 ) -> list[np.ndarray]:
     """The per-frame baseline: every source frame edited as an independent 1-frame video."""
     return [
         np.stack(
             [
-                edit_frame(pipe, frame, edit.target_caption, steps, guidance, seed + index * 1000 + t)
+                edit_frame(
+                    pipe,
+                    frame,
+                    edit.target_caption,
+                    steps,
+                    guidance,
+                    seed + index * 1000 + t,
+                    negative_caption(edit, negative),
+                )
                 for t, frame in enumerate(render(edit.source))
             ]
         )
