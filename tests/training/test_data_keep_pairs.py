@@ -91,3 +91,12 @@ def test_refuses_to_overwrite_the_original_or_read_vifeedit_layout(pairs, tmp_pa
     vife.write_text("video,prompt,vife_edit_video\na.png,a cat,b.png\n")
     with pytest.raises(UserError, match="ViFeEdit"):
         add_keep_pairs(vife)
+
+
+def test_unreadable_rows_are_left_out_and_counted(pairs, capsys):
+    text = (pairs / "metadata.jsonl").read_text()
+    (pairs / "metadata.jsonl").write_text(text + "{not json\n")
+    assert main(["data", "keep-pairs", str(pairs)]) == 0
+    out = capsys.readouterr().out
+    assert "16 rows, 8 of them keep pairs" in out and "left out 1 row(s)" in out
+    assert len(_rows(pairs / "metadata.keep.jsonl")) == 16  # every written line parses

@@ -33,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {result.path}: {result.rows} rows, {result.keep_rows} of them keep pairs "
         f"({result.added} added; share {result.share:.2f})"
     )
+    if result.unreadable:
+        print(
+            f"warning: left out {result.unreadable} row(s) that could not be read (`imvideoedit data check` lists them)"
+        )
     if result.share + 0.005 < args.share:
         print(
             f"warning: only {result.share:.2f} of the rows are keep pairs, not {args.share:.2f}: "

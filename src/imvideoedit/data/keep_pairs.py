@@ -7,7 +7,7 @@ the source) where one trained with half keep pairs copies at 22 dB and still edi
 meaning, "change nothing", which guidance can push away from at sampling time (a negative prompt
 that describes the source; docs/editing.md).
 
-`add_keep_pairs` writes a new metadata file beside the original: every original row, then one
+`add_keep_pairs` writes a new metadata file beside the original: every readable row, then one
 keep row per chosen source image (`source` = `target` = that image, `prompt` = the row's
 `source_prompt`), so that keep rows make up `share` of the result. Rows without a
 `source_prompt` cannot give a keep row (their source has no caption). The original file is never
@@ -28,11 +28,12 @@ KEEP_INSTRUCTION = "keep the scene as it is"
 @dataclass(frozen=True)
 class KeepPairsResult:
     path: Path  # the metadata file written
-    rows: int  # rows in it (rows the original could not parse are copied as they were)
+    rows: int  # rows in it
     keep_rows: int  # keep rows in it (added ones and any the original already had)
     added: int
-    share: float  # keep rows among the readable rows
+    share: float  # keep_rows / rows
     uncaptioned: int  # source images left out for want of a source_prompt
+    unreadable: int  # rows of the original that could not be parsed, left out (`data check` lists them)
 
 
 def keep_path(metadata_path: Path) -> Path:
@@ -71,7 +72,7 @@ def add_keep_pairs(dataset: str | Path, share: float = 0.5, out: str | Path | No
     count = max(0, min(wanted, len(candidates)))
     chosen = [candidates[index * len(candidates) // count] for index in range(count)] if count else []
 
-    taken = {row.id for row in table.rows}
+    taken = {row.id for row in rows}
     keep_rows = []
     for row in chosen:
         keep_id = _free_id(f"{row.id}.keep", taken)
@@ -96,16 +97,16 @@ def add_keep_pairs(dataset: str | Path, share: float = 0.5, out: str | Path | No
         )
     if out_path.suffix.lower() != table.metadata_path.suffix.lower():
         table.csv_header = None  # a CSV written from JSONL takes its columns from the rows
-    write_pair_table(table, table.rows + keep_rows, out_path)
-    keeps = existing + len(keep_rows)
-    good = len(rows) + len(keep_rows)
+    write_pair_table(table, rows + keep_rows, out_path)
+    total, keeps = len(rows) + len(keep_rows), existing + len(keep_rows)
     return KeepPairsResult(
         path=out_path,
-        rows=len(table.rows) + len(keep_rows),
+        rows=total,
         keep_rows=keeps,
         added=len(keep_rows),
-        share=keeps / good if good else 0.0,
+        share=keeps / total if total else 0.0,
         uncaptioned=len(uncaptioned),
+        unreadable=len(table.rows) - len(rows),
     )
 
 
