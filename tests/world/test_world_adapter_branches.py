@@ -3,24 +3,15 @@ initialisation every branch that must be zero is zero, and a perturbed branch sh
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
+from benchmark_scripts import load_benchmark
 from diffusers import WanTransformer3DModel
 
 from imvideoedit.adapter_config import AdapterConfig
 from imvideoedit.adapter_io import save_adapter
 from imvideoedit.injection import adapted_blocks, attach_adapter
-
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "world_adapter_branches.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("world_adapter_branches", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _adapter(base: Path, path: Path, variant: str, perturb: bool = False) -> Path:
@@ -35,7 +26,7 @@ def _adapter(base: Path, path: Path, variant: str, perturb: bool = False) -> Pat
 
 def test_branches_are_zero_at_initialisation_and_seen_when_trained(small_world_base, tmp_path):
     torch.set_num_threads(1)
-    measure = _script().measure
+    measure = load_benchmark("world_adapter_branches").measure
     fresh = measure(
         str(small_world_base), str(_adapter(small_world_base, tmp_path / "f.st", "full")), 3, 0.5, 0
     )
@@ -61,7 +52,7 @@ def test_twin_share_reads_the_attention_the_operator_uses(small_world_base):
     (so q/k, norms and RoPE are the ones it runs), and the twin share is a share."""
     from imvideoedit.joint_spatial_attention import JointSpatialAttention
 
-    script = _script()
+    script = load_benchmark("world_adapter_branches")
     transformer = WanTransformer3DModel.from_pretrained(str(small_world_base / "transformer"))
     phi = JointSpatialAttention(transformer.blocks[0].attn1)
     with torch.no_grad():  # trained-looking weights: sharper, non-trivial attention

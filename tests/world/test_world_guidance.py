@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from benchmark_scripts import load_benchmark
 from diffusers import WanTransformer3DModel
 
 from imvideoedit.adapter_config import AdapterConfig
@@ -17,15 +16,6 @@ from imvideoedit.injection import attach_adapter
 from imvideoedit.world.ablation import AblationPlan
 from imvideoedit.world.pairs import heldout_edits
 from imvideoedit.world.proving_ground import EDIT_GUIDANCE
-
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "world_guidance.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("world_guidance", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_guidance_benchmark_prints_one_row_per_scale(small_world_base, tmp_path, monkeypatch, capsys):
@@ -36,7 +26,7 @@ def test_guidance_benchmark_prints_one_row_per_scale(small_world_base, tmp_path,
     argv = ["world_guidance.py", "--base", str(small_world_base), "--adapter", str(adapter)]
     argv += ["--set", "validation", "--heldout", "2", "--edit-steps", "2", "--scales", "1,1.5"]
     monkeypatch.setattr(sys, "argv", argv)
-    _script().main()
+    load_benchmark("world_guidance").main()
     lines = capsys.readouterr().out.strip().splitlines()
     record = json.loads(lines[-1])
     assert list(record["psnr"]) == ["copy", "guidance 1", "guidance 1.5"]
@@ -47,7 +37,7 @@ def test_guidance_benchmark_prints_one_row_per_scale(small_world_base, tmp_path,
 def test_bad_scales_are_one_line_errors(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["world_guidance.py", "--adapter", "x", "--scales", "1,two"])
     with pytest.raises(SystemExit) as exit_info:
-        _script().main()
+        load_benchmark("world_guidance").main()
     assert exit_info.value.code == 2
 
 
