@@ -23,7 +23,7 @@ from pathlib import Path
 
 def main() -> None:
     from imvideoedit.world.ablation import AblationPlan
-    from imvideoedit.world.proving_ground import AdapterRecipe
+    from imvideoedit.world.proving_ground import NEGATIVES, AdapterRecipe
 
     plan_defaults, recipe_defaults = AblationPlan(base=""), AdapterRecipe()
     parser = argparse.ArgumentParser(
@@ -51,7 +51,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--negative",
-        choices=("source", "empty"),
+        choices=NEGATIVES,
         default=plan_defaults.negative,
         help="negative prompt when guiding: the source clip's caption, or the empty prompt",
     )

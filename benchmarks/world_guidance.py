@@ -22,13 +22,15 @@ import time
 
 
 def main() -> None:
+    from imvideoedit.world.proving_ground import NEGATIVES
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--adapter", required=True, help="a trained world adapter (adapter.safetensors)")
     parser.add_argument("--base", default=None, help="world base folder (default: the packaged one)")
     parser.add_argument("--scales", default="1,1.5,2,3", help="comma-separated guidance scales")
-    parser.add_argument("--negative", choices=("source", "empty"), default="source")
+    parser.add_argument("--negative", choices=NEGATIVES, default="source")
     parser.add_argument("--set", choices=("heldout", "validation"), default="heldout")
     parser.add_argument("--heldout", type=int, default=100, help="edits in the set")
     parser.add_argument("--edit-steps", type=int, default=12, help="Euler steps (the ablation's)")

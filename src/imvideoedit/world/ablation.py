@@ -31,9 +31,9 @@ from imvideoedit.world.ground_truth_metrics import edit_metrics
 from imvideoedit.world.pairs import KEEP_SHARE, heldout_edits, write_training_pairs
 from imvideoedit.world.proving_ground import (
     EDIT_GUIDANCE,
-    NEGATIVES,
     AdapterRecipe,
     Negative,
+    check_negative,
     edit_clips,
     edit_frames_apart,
     train_world_adapter,
@@ -70,8 +70,7 @@ class AblationPlan:
     per_frame: bool = True  # also score the per-frame baseline with each full adapter
 
     def __post_init__(self) -> None:
-        if self.negative not in NEGATIVES:
-            raise ValueError(f"negative must be one of {NEGATIVES}, got {self.negative!r}")
+        check_negative(self.negative)  # before any job runs
 
 
 def plan_jobs(plan: AblationPlan) -> list[tuple[str, int | None]]:

@@ -20,6 +20,7 @@ from imvideoedit.world.scene import (
     caption,
     describe_background,
     sample_background,
+    sample_hatch_phase,
     sample_pattern_offset,
     sample_shape,
     sample_start,
@@ -109,7 +110,7 @@ def apply_edit(scene: Scene, kind: str, rng: np.random.Generator) -> Edit | None
         instruction = f"change the lighting to {light} light"
     elif kind == "style":
         style = str(rng.choice(["hatched", "inverted", "outlined"]))
-        target = replace(scene, style=style, style_phase=int(rng.integers(0, 4)))
+        target = replace(scene, style=style, style_phase=sample_hatch_phase(rng))
         instruction = f"render the scene in {style} style"
     elif kind == "zoom":
         if scene.zoom != 1.0:
@@ -158,7 +159,7 @@ def redraw_free_choices(edit: Edit, rng: np.random.Generator) -> Scene:
         shift_u, shift_v = sample_pattern_offset(rng)
         return replace(target, background=replace(target.background, shift_u=shift_u, shift_v=shift_v))
     if edit.kind == "style" and target.style == "hatched":
-        return replace(target, style_phase=int(rng.integers(0, 4)))
+        return replace(target, style_phase=sample_hatch_phase(rng))
     return target
 
 

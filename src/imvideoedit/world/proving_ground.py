@@ -50,13 +50,16 @@ NEGATIVES: tuple[str, ...] = ("source", "empty")
 EDIT_GUIDANCE = 1.5  # with negative="source"; chosen on a validation set (docs/proving_ground.md)
 
 
+def check_negative(negative: str) -> None:
+    """Refuse a negative-prompt policy other than NEGATIVES."""
+    if negative not in NEGATIVES:
+        raise ValueError(f"negative must be one of {NEGATIVES}, got {negative!r}")
+
+
 def negative_caption(edit: Edit, negative: Negative) -> str:
     """The negative prompt of one edit under the policy `negative`."""
-    if negative == "source":
-        return edit.source_caption
-    if negative == "empty":
-        return ""
-    raise ValueError(f"negative must be one of {NEGATIVES}, got {negative!r}")
+    check_negative(negative)
+    return edit.source_caption if negative == "source" else ""
 
 
 def train_world_adapter(

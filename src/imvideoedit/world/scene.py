@@ -107,6 +107,11 @@ def sample_pattern_offset(rng: np.random.Generator) -> tuple[float, float]:
     return float(rng.uniform(0, 64)), float(rng.uniform(0, 64))
 
 
+def sample_hatch_phase(rng: np.random.Generator) -> int:
+    """Where the hatched style's diagonal stripes start (`Scene.style_phase`): one of four."""
+    return int(rng.integers(0, 4))
+
+
 def sample_scene(
     rng: np.random.Generator,
     size: int = 32,
