@@ -12,9 +12,7 @@ import dataclasses
 import shlex
 import sys
 
-import torch
-
-from imvideoedit.world.backbone_training import BackboneTrainingConfig, train_backbone
+from imvideoedit.world.backbone_training import PRECISIONS, BackboneTrainingConfig, train_backbone
 from imvideoedit.world.base_model import WorldModelConfig
 
 
@@ -39,6 +37,8 @@ def main() -> None:
         flag = f"--{field.name.replace('_', '-')}"
         if isinstance(field.default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+        elif field.name == "precision":
+            parser.add_argument(flag, choices=PRECISIONS, default=field.default)
         else:
             parser.add_argument(flag, type=type(field.default), default=field.default)
     for field in dataclasses.fields(WorldModelConfig):  # the base's sizes: --model-head-dim 64 ...
@@ -57,8 +57,6 @@ def main() -> None:
             if f.name != "model"
         },
     )
-    if args.device.startswith("cuda"):
-        torch.set_float32_matmul_precision("high")  # TF32 matmuls: the model is small, its steps short
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     base = train_backbone(
         config,

@@ -49,6 +49,45 @@ def encode_prompts(
     return embed_prompts(tokenizer, text_encoder, prompts, max_sequence_length, device, dtype)
 
 
+def tokenize_prompts(
+    tokenizer, prompts: list[str], max_sequence_length: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """prompts (n strings) -> token ids and attention mask, each (n, L), padded to
+    L = `text_length(tokenizer, max_sequence_length)`.
+
+    Its own step so that a data loader's worker processes can tokenize (for a small model on a
+    GPU it is a large share of the training process's time: 168 ms for 2,048 prompts).
+    """
+    tokens = tokenizer(
+        [clean_prompt(p) for p in prompts],
+        padding="max_length",
+        max_length=text_length(tokenizer, max_sequence_length),
+        truncation=True,
+        add_special_tokens=True,
+        return_attention_mask=True,
+        return_tensors="pt",
+    )
+    return tokens.input_ids, tokens.attention_mask
+
+
+def embed_tokens(
+    text_encoder,
+    ids: torch.Tensor,
+    mask: torch.Tensor,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Token ids and mask (n, L) -> embeddings (n, L, text_dim), zero past each prompt's length;
+    with gradients when the encoder trains."""
+    encoder_device = next(text_encoder.parameters()).device
+    ids, mask = ids.to(encoder_device), mask.to(encoder_device)
+    lengths = mask.gt(0).sum(dim=1)  # (n,)
+    hidden = text_encoder(ids, mask).last_hidden_state  # (n, L, text_dim)
+    keep = torch.arange(ids.shape[1], device=encoder_device)[None, :] < lengths[:, None]  # (n, L)
+    hidden = hidden * keep[..., None].to(hidden.dtype)  # zero past each prompt's length
+    return hidden.to(device=device or encoder_device, dtype=dtype or hidden.dtype)
+
+
 def embed_prompts(
     tokenizer,
     text_encoder,
@@ -61,20 +100,5 @@ def embed_prompts(
 
     L is `text_length(tokenizer, max_sequence_length)`.
     """
-    max_sequence_length = text_length(tokenizer, max_sequence_length)
-    encoder_device = next(text_encoder.parameters()).device
-    tokens = tokenizer(
-        [clean_prompt(p) for p in prompts],
-        padding="max_length",
-        max_length=max_sequence_length,
-        truncation=True,
-        add_special_tokens=True,
-        return_attention_mask=True,
-        return_tensors="pt",
-    )
-    ids, mask = tokens.input_ids.to(encoder_device), tokens.attention_mask.to(encoder_device)
-    lengths = mask.gt(0).sum(dim=1)  # (n,)
-    hidden = text_encoder(ids, mask).last_hidden_state  # (n, L, text_dim)
-    keep = torch.arange(max_sequence_length, device=encoder_device)[None, :] < lengths[:, None]  # (n, L)
-    hidden = hidden * keep[..., None].to(hidden.dtype)  # zero past each prompt's length
-    return hidden.to(device=device or encoder_device, dtype=dtype or hidden.dtype)
+    ids, mask = tokenize_prompts(tokenizer, prompts, max_sequence_length)  # (n, L) each
+    return embed_tokens(text_encoder, ids, mask, device, dtype)

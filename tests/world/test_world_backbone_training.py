@@ -91,6 +91,8 @@ def test_worker_processes_draw_the_same_batches_and_the_same_run(tmp_path, small
     import numpy as np
     import pytest
 
+    from imvideoedit.text_encoding import tokenize_prompts
+    from imvideoedit.world.base_model import build_world_tokenizer
     from imvideoedit.world.training_batches import PrefetchedBatches, step_batch
 
     torch.set_num_threads(1)
@@ -105,11 +107,15 @@ def test_worker_processes_draw_the_same_batches_and_the_same_run(tmp_path, small
     )
     with PrefetchedBatches(config, workers=2) as prefetched:
         drawn = [prefetched.get(step) for step in range(4)]
-    for step, (videos, prompts) in enumerate(drawn):
+    tokenizer = build_world_tokenizer()
+    for step, (videos, prompts, (ids, mask)) in enumerate(drawn):
         expected_videos, expected_prompts = step_batch(config, step)
         np.testing.assert_array_equal(videos, expected_videos)
         assert prompts == expected_prompts
-    assert [v.shape[:2] for v, _ in drawn] == [(2, 9), (3, 1), (2, 9), (3, 1)]
+        expected_ids, expected_mask = tokenize_prompts(tokenizer, prompts)  # the workers tokenize, too
+        np.testing.assert_array_equal(ids, expected_ids.numpy())
+        np.testing.assert_array_equal(mask, expected_mask.numpy())
+    assert [v.shape[:2] for v, *_ in drawn] == [(2, 9), (3, 1), (2, 9), (3, 1)]
     assert not np.array_equal(drawn[0][0], drawn[2][0])  # each step draws its own clips
 
     quiet = lambda m: None  # noqa: E731
@@ -144,11 +150,14 @@ def test_training_script_takes_the_model_sizes_and_refuses_workers_on_a_shared_s
     refused = subprocess.run(common + ["--data-workers", "2"], capture_output=True, text=True)
     assert refused.returncode == 2 and "needs --per-step-data" in refused.stderr
     assert "Traceback" not in refused.stderr
+    refused = subprocess.run(common + ["--precision", "fp16"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
 
     done = subprocess.run(
         common
         + sizes
-        + ["--per-step-data", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "base")],
+        + ["--per-step-data", "--precision", "bf16"]
+        + ["--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "base")],
         capture_output=True,
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -160,4 +169,31 @@ def test_training_script_takes_the_model_sizes_and_refuses_workers_on_a_shared_s
     model = json.loads(metadata["world_model_config"])
     assert (model["dim_heads"], model["head_dim"], model["num_layers"]) == (2, 16, 1)
     assert json.loads(metadata["training_config"])["per_step_data"] is True
+    assert json.loads(metadata["training_config"])["precision"] == "bf16"
+    with safe_open(str(weights), "pt") as handle:  # autocast: the weights themselves stay float32
+        assert {handle.get_tensor(name).dtype for name in handle.keys()} == {torch.float32}  # noqa: SIM118
     assert "--per-step-data" in metadata["command"]
+
+
+def test_precision_is_checked():
+    import pytest
+
+    with pytest.raises(ValueError, match="precision"):
+        BackboneTrainingConfig(precision="fp16")
+
+
+def test_step_benchmark_times_every_part(monkeypatch, capsys):
+    """benchmarks/world_base_step.py runs on the CPU at tiny batches and reports each part."""
+    import sys
+
+    from benchmark_scripts import load_benchmark
+
+    torch.set_num_threads(1)
+    argv = ["world_base_step.py", "--video-batch", "1", "--image-batch", "2", "--repeats", "1"]
+    monkeypatch.setattr(sys, "argv", argv + ["--workers", "1", "--precisions", "fp32"])
+    load_benchmark("world_base_step").main()
+    report = json.loads(capsys.readouterr().out)
+    for part in ("render_s", "tokenize_s", "text_encoder_s", "step_fp32_s"):
+        assert set(report[part]) == {"video", "image"} and min(report[part].values()) > 0
+    assert report["noise_cpu_s"] > 0 and report["bound_steps_per_s_fp32"] > 0
+    assert "step_bf16_s" not in report

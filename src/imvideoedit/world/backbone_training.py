@@ -22,7 +22,7 @@ import torch
 
 from imvideoedit.atomic_write import atomic_path
 from imvideoedit.flow_matching import add_noise, shift_sigmas, velocity_target
-from imvideoedit.text_encoding import embed_prompts
+from imvideoedit.text_encoding import embed_tokens, tokenize_prompts
 from imvideoedit.world.base_model import (
     WORLD_FLOW_SHIFT,
     WorldModelConfig,
@@ -30,8 +30,9 @@ from imvideoedit.world.base_model import (
     model_config_metadata,
     save_world_base,
 )
-from imvideoedit.world.training_batches import PrefetchedBatches, draw_batch, step_batch
+from imvideoedit.world.training_batches import PrefetchedBatches, Tokens, draw_batch, step_batch
 
+PRECISIONS = ("fp32", "bf16")  # BackboneTrainingConfig.precision
 LATENT_STD = 0.5  # PixelSpaceVAE's latents_std: pixels in [-1, 1] divided by 0.5
 
 
@@ -66,6 +67,16 @@ class BackboneTrainingConfig:
     # batches ahead (train_backbone's data_workers) without changing them. Off: one stream for
     # the whole run, as the packaged base and the runs in docs/proving_ground.md were drawn.
     per_step_data: bool = False
+    # "bf16": the forward pass under bfloat16 autocast (weights, optimizer and EMA stay float32).
+    precision: str = "fp32"
+    # torch.compile the transformer and the text encoder: on a GPU this small model's step is
+    # bound by launching its many small kernels, which compiling fuses (costs compile time at
+    # the start: graphs for video steps and for image steps). The saved weights do not change.
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
 
 def to_latents(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -73,6 +84,95 @@ def to_latents(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.
     travel, a quarter of the floats, and the arithmetic runs there)."""
     pixels = torch.from_numpy(videos).to(device).float().div(127.5).sub(1.0)
     return pixels.permute(0, 4, 1, 2, 3).contiguous() / LATENT_STD
+
+
+def draw_noise(shape: torch.Size, generator: torch.Generator, device: torch.device | str) -> torch.Tensor:
+    """One step's noise, decided by the run's CPU `generator` (so a resumed run draws the same).
+
+    On the CPU it is drawn from `generator` itself. Elsewhere one number drawn from it seeds the
+    device's own generator: drawing a batch's millions of numbers on the CPU and copying them
+    over held each GPU step back by 29 ms (a batch of 128 9-frame clips, on an H100 machine).
+    """
+    if torch.device(device).type == "cpu":
+        return torch.randn(shape, generator=generator)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.randn(shape, generator=torch.Generator(device).manual_seed(seed), device=device)
+
+
+def build_trainer(
+    config: BackboneTrainingConfig, device: torch.device | str
+) -> tuple[dict, torch.nn.ModuleDict, torch.nn.ModuleDict, torch.optim.Optimizer]:
+    """A fresh run's parts: the world components, the trained modules on `device`, their EMA
+    copy and the optimizer (the text encoder's learning rate scaled by `text_lr_scale`)."""
+    torch.manual_seed(config.seed)
+    components = build_world_components(config.model, seed=config.seed)
+    on_gpu = torch.device(device).type == "cuda"
+    if on_gpu:
+        # TF32 tensor cores: several times float32's matmul rate, at a precision that this
+        # training's loss does not notice.
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    modules = _trained_modules(components).to(device).train()
+    ema = copy.deepcopy(modules).eval().requires_grad_(False)
+    if config.compile:  # in place: parameter names (state files, the EMA's) stay as they are
+        for module in modules.values():
+            module.compile(dynamic=False)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": list(modules["transformer"].parameters()), "scale": 1.0},
+            {"params": list(modules["text_encoder"].parameters()), "scale": config.text_lr_scale},
+        ],
+        lr=config.learning_rate,
+        betas=(0.9, 0.99),
+        weight_decay=config.weight_decay,
+        fused=on_gpu,  # one kernel for all parameters: a small model's step is launch-bound
+    )
+    return components, modules, ema, optimizer
+
+
+def training_step(
+    modules: torch.nn.ModuleDict,
+    ema_parameters: list[torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    tokenizer,
+    videos: np.ndarray,
+    prompts: list[str],
+    generator: torch.Generator,
+    config: BackboneTrainingConfig,
+    step: int,
+    device: torch.device | str,
+    tokens: Tokens | None = None,
+) -> torch.Tensor:
+    """One rectified-flow step on a batch (uint8 videos (b, T, H, W, 3) and their prompts),
+    the EMA updated after it; returns the loss, detached (reading it would wait for a GPU).
+    `tokens`: the prompts already tokenized (ids, mask), as data workers deliver them."""
+    if tokens is None:
+        ids, mask = tokenize_prompts(tokenizer, prompts)  # (b, L) each
+    else:
+        ids, mask = (torch.from_numpy(t) for t in tokens)
+    x0 = to_latents(videos, device)  # (b, 3, T, H, W)
+    noise = draw_noise(x0.shape, generator, device)
+    sigma = shift_sigmas(torch.rand(len(videos), generator=generator), config.sigma_shift).to(device)
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+        text = embed_tokens(modules["text_encoder"], ids, mask, device=device)  # (b, L, text_dim)
+        prediction = modules["transformer"](
+            hidden_states=add_noise(x0, noise, sigma),
+            timestep=sigma * 1000,
+            encoder_hidden_states=text,
+            return_dict=False,
+        )[0]
+    loss = torch.nn.functional.mse_loss(prediction.float(), velocity_target(x0, noise))
+
+    for group in optimizer.param_groups:
+        group["lr"] = config.learning_rate * group["scale"] * _lr_factor(step, config)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
+    optimizer.step()
+    with torch.no_grad():
+        # One call for every tensor (not one launch each: a small model's GPU step is launch-bound).
+        torch._foreach_lerp_(ema_parameters, list(modules.parameters()), 1.0 - config.ema_decay)
+    return loss.detach()
 
 
 def _lr_factor(step: int, config: BackboneTrainingConfig) -> float:
@@ -114,8 +214,9 @@ def train_backbone(
 
     `stop_at` ends this process at that step with the state saved and no base written (as a
     kill would, but cleanly); the next call resumes from there. `device` ("cpu", "cuda") is where
-    the model trains; random numbers are always drawn on the CPU, so a run's data and noise do
-    not depend on the device. `data_workers` processes draw the batches ahead of the steps
+    the model trains; the data and every random choice come from CPU streams, so a run resumes
+    exactly on any device (a GPU draws the noise itself, from seeds those streams give:
+    `draw_noise`). `data_workers` processes draw the batches ahead of the steps
     (`per_step_data` runs only, where that cannot change them): a GPU run needs them, since
     rendering on one core is slower than its steps.
     """
@@ -124,24 +225,9 @@ def train_backbone(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / "state.pt"
-    torch.manual_seed(config.seed)
-    components = build_world_components(config.model, seed=config.seed)
-    transformer, text_encoder, tokenizer = (
-        components["transformer"],
-        components["text_encoder"],
-        components["tokenizer"],
-    )
-    modules = _trained_modules(components).to(device).train()
-    ema = copy.deepcopy(modules).eval().requires_grad_(False)
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": list(transformer.parameters()), "scale": 1.0},
-            {"params": list(text_encoder.parameters()), "scale": config.text_lr_scale},
-        ],
-        lr=config.learning_rate,
-        betas=(0.9, 0.99),
-        weight_decay=config.weight_decay,
-    )
+    components, modules, ema, optimizer = build_trainer(config, device)
+    tokenizer = components["tokenizer"]
+    ema_parameters = list(ema.parameters())
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     step, elapsed_before = 0, 0.0
@@ -171,10 +257,11 @@ def train_backbone(
                 tmp,
             )
 
-    def next_batch() -> tuple[np.ndarray, list[str]]:
+    def next_batch() -> tuple[np.ndarray, list[str], Tokens | None]:
         if prefetched is not None:
-            return prefetched.get(step)
-        return step_batch(config, step) if config.per_step_data else draw_batch(rng, config, step)
+            return prefetched.get(step)  # tokenized by the workers
+        videos, prompts = step_batch(config, step) if config.per_step_data else draw_batch(rng, config, step)
+        return videos, prompts, None
 
     start = last_save = last_log = time.time()
     losses: list[torch.Tensor] = []
@@ -182,32 +269,22 @@ def train_backbone(
     prefetched = PrefetchedBatches(config, data_workers) if data_workers else None
     try:
         while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
-            videos, prompts = next_batch()
-            batch = len(videos)
-
-            x0 = to_latents(videos, device)  # (b, 3, F, H, W)
-            noise = torch.randn(x0.shape, generator=generator).to(device)  # drawn on the CPU
-            sigma = shift_sigmas(torch.rand(batch, generator=generator), config.sigma_shift).to(device)
-            text = embed_prompts(tokenizer, text_encoder, prompts, device=device)  # (b, L, text_dim)
-            prediction = transformer(
-                hidden_states=add_noise(x0, noise, sigma),
-                timestep=sigma * 1000,
-                encoder_hidden_states=text,
-                return_dict=False,
-            )[0]
-            loss = torch.nn.functional.mse_loss(prediction, velocity_target(x0, noise))
-
-            for group in optimizer.param_groups:
-                group["lr"] = config.learning_rate * group["scale"] * _lr_factor(step, config)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
-            optimizer.step()
-            with torch.no_grad():
-                for averaged, current in zip(ema.parameters(), modules.parameters(), strict=True):
-                    averaged.lerp_(current, 1.0 - config.ema_decay)
+            videos, prompts, tokens = next_batch()
+            loss = training_step(
+                modules,
+                ema_parameters,
+                optimizer,
+                tokenizer,
+                videos,
+                prompts,
+                generator,
+                config,
+                step,
+                device,
+                tokens,
+            )
             step += 1
-            losses.append(loss.detach())  # read every 50 steps: no per-step wait on a GPU
+            losses.append(loss)  # read every 50 steps: no per-step wait on a GPU
             if step % 50 == 0:
                 mean_loss = torch.stack(losses).mean().item()  # waits for the GPU: the rate is real
                 losses.clear()

@@ -88,15 +88,21 @@ class WorldModelConfig:
     text_ffn: int = 128
 
 
+def build_world_tokenizer():
+    """The world's tokenizer: a fixed vocabulary of the captions' words, built in code."""
+    from imvideoedit.tiny_base import build_tokenizer
+
+    return build_tokenizer(WORLD_WORDS, max_length=WORLD_TEXT_LENGTH)
+
+
 def build_world_components(config: WorldModelConfig = WorldModelConfig(), seed: int = 0) -> dict:
     """Freshly initialised transformer + text encoder, and the tokenizer, VAE and scheduler."""
     from diffusers import FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
 
     from imvideoedit.pixel_space_vae import PixelSpaceVAE
-    from imvideoedit.tiny_base import build_tokenizer
 
-    tokenizer = build_tokenizer(WORLD_WORDS, max_length=WORLD_TEXT_LENGTH)
+    tokenizer = build_world_tokenizer()
     torch.manual_seed(seed)
     transformer = WanTransformer3DModel(
         patch_size=(1, config.patch, config.patch),

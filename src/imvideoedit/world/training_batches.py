@@ -4,11 +4,13 @@ Rendering is numpy work on one CPU core, and a GPU step outpaces it several time
 run on a GPU draws its batches in worker processes, ahead of the step that needs them. For that,
 each step's batch can come from its own random stream, seeded by (seed, step): the batches then
 do not depend on how many workers draw them or in which order they finish, and a resumed run
-draws exactly what it would have drawn.
+draws exactly what it would have drawn. The workers also tokenize the prompts: for this small
+model, tokenizing a batch took the training process longer than the GPU's forward pass.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING
@@ -70,11 +72,30 @@ def step_batch(config: BackboneTrainingConfig, step: int) -> tuple[np.ndarray, l
     return draw_batch(np.random.default_rng([config.seed, step]), config, step)
 
 
+Tokens = tuple[np.ndarray, np.ndarray]  # token ids and attention mask, each (b, L)
+
+
+@functools.cache
+def _world_tokenizer():
+    from imvideoedit.world.base_model import build_world_tokenizer
+
+    return build_world_tokenizer()
+
+
+def tokenized_step_batch(config: BackboneTrainingConfig, step: int) -> tuple[np.ndarray, list[str], Tokens]:
+    """`step_batch` and its prompts tokenized as the world base's text encoder reads them."""
+    from imvideoedit.text_encoding import tokenize_prompts
+
+    videos, prompts = step_batch(config, step)
+    ids, mask = tokenize_prompts(_world_tokenizer(), prompts)  # (b, L) each
+    return videos, prompts, (ids.numpy(), mask.numpy())  # arrays: plain bytes between processes
+
+
 class PrefetchedBatches:
-    """`step_batch` for steps ahead, drawn by `workers` processes while the model trains.
+    """`tokenized_step_batch` for steps ahead, drawn by `workers` processes while the model trains.
 
     Spawned (not forked) processes, so a parent that has already started CUDA is safe.
-    `get(step)` returns exactly `step_batch(config, step)`.
+    `get(step)` returns exactly `tokenized_step_batch(config, step)`.
     """
 
     def __init__(self, config: BackboneTrainingConfig, workers: int, ahead: int | None = None) -> None:
@@ -85,11 +106,11 @@ class PrefetchedBatches:
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         self._pending: dict[int, Future] = {}
 
-    def get(self, step: int) -> tuple[np.ndarray, list[str]]:
+    def get(self, step: int) -> tuple[np.ndarray, list[str], Tokens]:
         for wanted in range(step, min(step + self._ahead, self._config.max_steps)):
             if wanted not in self._pending:
-                self._pending[wanted] = self._pool.submit(step_batch, self._config, wanted)
-        future = self._pending.pop(step, None) or self._pool.submit(step_batch, self._config, step)
+                self._pending[wanted] = self._pool.submit(tokenized_step_batch, self._config, wanted)
+        future = self._pending.pop(step, None) or self._pool.submit(tokenized_step_batch, self._config, step)
         return future.result()  # steps are asked for in order, so nothing else is ever left behind
 
     def close(self) -> None:
