@@ -21,7 +21,7 @@ a video step (--video-batch 9-frame clips) and an image step (--image-batch sing
 `bound_steps_per_s` is what those allow with --workers rendering: the slower of
 workers / render and 1 / step, averaged over a video and an image step. --train-steps N also
 runs `train_backbone` for N steps with --workers (the recipe of scripts/gpu_world_base.sh) and
-reports the steps per second of its last 50 steps: the real rate. Prints JSON.
+reports its rate over each 50 steps (the first includes the start): the real rate. Prints JSON.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def main() -> None:
     args = parser.parse_args()
     if min(args.video_batch, args.image_batch, args.repeats, args.workers) < 1:
         sys.exit("error: batches, --repeats and --workers must be at least 1")
+    if 0 < args.train_steps < 100:
+        sys.exit("error: --train-steps needs 100 or more (the rate is logged every 50 steps)")
     precisions = args.precisions.split(",")
 
     import torch
@@ -146,7 +148,17 @@ def main() -> None:
         report[f"step_{precision}_s"] = {
             kind: timed(
                 lambda b=batch, s=steps[kind], c=step_config: training_step(
-                    modules, ema_parameters, optimizer, tokenizer, b[0], b[1], generator, c, s, device, b[2]
+                    modules,
+                    ema_parameters,
+                    optimizer,
+                    tokenizer,
+                    b[0],
+                    b[1],
+                    generator,
+                    c,
+                    step=s,
+                    device=device,
+                    tokens=b[2],
                 ),
                 args.repeats,
                 sync,

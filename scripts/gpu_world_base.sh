@@ -32,7 +32,12 @@ device=${3:-cuda}
 video_batch=${VIDEO_BATCH:-128}
 image_batch=${IMAGE_BATCH:-512}
 ema_decay=${EMA_DECAY:-0.995}
-compile=$([ "${COMPILE:-0}" = 1 ] && echo --compile || echo --no-compile)
+case "${COMPILE:-0}" in
+    0) compile=--no-compile ;;
+    1) compile=--compile ;;
+    *) echo "COMPILE must be 0 or 1, not '$COMPILE'" >&2; exit 2 ;;
+esac
+start_time=$(date +%s)
 workers=${WORKERS:-$(($(nproc) > 3 ? $(nproc) - 2 : 1))}
 probe_steps=${PROBE_STEPS:-200}
 mkdir -p "$out"
@@ -47,27 +52,41 @@ if [ ! -e "$out/run/state.pt" ]; then  # a fresh run: size its schedule from the
     train --max-steps "$probe_steps" --run-dir "$out/probe-run" --out "$out/probe-base" \
         2>&1 | tee "$out/probe.log"
     rm -rf "$out/probe-run" "$out/probe-base"
-    rate=$(grep -o '[0-9.]* steps/s' "$out/probe.log" | tail -1 | cut -d' ' -f1)
-    first=$(grep -o '[0-9.]* steps/s' "$out/probe.log" | head -1 | cut -d' ' -f1)
-    # What is left, less about 40 s for the run's start (imports, workers) and the base's writing.
-    left=$(python -c "print(int($minutes * 60) - $SECONDS - 40)")
-    [ "$left" -gt 60 ] || { echo "only ${left}s left after the probe: give MINUTES more" >&2; exit 1; }
-    # The first 50 steps' extra time (warm-up; with COMPILE=1, compiling) recurs in the run.
-    warm=$(python -c "print(max(0.0, 50 / $first - 50 / $rate))")
-    done_steps=0 done_minutes=0
-    if [ -n "${FROM_STATE:-}" ]; then  # continue that run: its steps and minutes count as done
-        read -r done_steps done_minutes < <(python -c "import torch; s = torch.load('$FROM_STATE', weights_only=False, map_location='cpu'); print(s['step'], s['elapsed'] / 60)")
-    fi
-    python -c "print($done_steps + int($rate * ($left - $warm) * 0.95), round($done_minutes + $left / 60, 2))" \
-        > "$out/schedule"
+    # The schedule: the steps that fit in what MINUTES leaves, less about 40 s for the run's start
+    # (imports, workers) and the base's writing, and less the first 50 steps' extra time (warm-up;
+    # with COMPILE=1, compiling), which the run repeats (an overestimate when the run finds the
+    # probe's compiled graphs in Inductor's cache). A continued run has had its image-only steps.
+    python - "$out/probe.log" "$minutes" "$start_time" "${FROM_STATE:-}" > "$out/schedule.tmp" <<'EOF'
+import re, sys, time
+
+log, minutes, start, from_state = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+rates = [float(r) for r in re.findall(r"([0-9.]+) steps/s", open(log).read())]
+if not rates or min(rates) <= 0:
+    sys.exit(f"the probe logged no usable rate ({rates}): give PROBE_STEPS 100 or more")
+done_steps, done_minutes = 0, 0.0
+if from_state:
+    import torch
+
+    state = torch.load(from_state, weights_only=False, map_location="cpu")
+    done_steps, done_minutes = state["step"], state["elapsed"] / 60
+rate, first = rates[-1], rates[0]
+left = minutes * 60 - (time.time() - start) - 40
+warm = max(0.0, 50 / first - 50 / rate)
+if left - warm < 60:
+    sys.exit(f"only {left - warm:.0f} s left for training after the probe: give MINUTES more")
+steps = int(rate * (left - warm) * 0.95)
+print(done_steps + steps, round(done_minutes + left / 60, 2), 0 if from_state else steps // 10)
+with open(log, "a") as handle:
+    print(f"probe: {rate} steps/s (first 50 steps: {first}), {left:.0f} s left -> {steps} more steps", file=handle)
+EOF
+    mv "$out/schedule.tmp" "$out/schedule"
+    tail -1 "$out/probe.log"
     if [ -n "${FROM_STATE:-}" ]; then  # after the schedule: a killed call resumes from here
         mkdir -p "$out/run" && cp "$FROM_STATE" "$out/run/state.pt.tmp" && mv "$out/run/state.pt.tmp" "$out/run/state.pt"
     fi
-    echo "probe: $rate steps/s (first 50 steps: $first), ${left}s left -> $(cut -d' ' -f1 "$out/schedule") steps" |
-        tee -a "$out/probe.log"
 fi
-read -r steps train_minutes < "$out/schedule"
-train --max-steps "$steps" --image-only-steps $((steps / 10)) --max-minutes "$train_minutes" \
+read -r steps train_minutes image_only < "$out/schedule"
+train --max-steps "$steps" --image-only-steps "$image_only" --max-minutes "$train_minutes" \
     --run-dir "$out/run" --out "$out/world-base" 2>&1 | tee "$out/train.log"
 if [ "${SKIP_PRIOR:-0}" != 1 ]; then
     python benchmarks/world_prior.py --base "$out/world-base" --count 64 --sheet "$out/prior.png" \

@@ -197,3 +197,26 @@ def test_step_benchmark_times_every_part(monkeypatch, capsys):
         assert set(report[part]) == {"video", "image"} and min(report[part].values()) > 0
     assert report["noise_cpu_s"] > 0 and report["bound_steps_per_s_fp32"] > 0
     assert "step_bf16_s" not in report
+
+
+def test_a_resumed_optimizer_keeps_its_moments_and_takes_this_runs_settings():
+    """A state saved by another run (unfused, another text learning-rate scale) resumes with its
+    moments and step counts, but with the settings of the run that resumes it."""
+    from imvideoedit.world.backbone_training import with_settings_of
+
+    weights = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))]
+
+    def optimizer(scale: float, betas: tuple[float, float]) -> torch.optim.AdamW:
+        groups = [{"params": [weights[0]], "scale": 1.0}, {"params": [weights[1]], "scale": scale}]
+        return torch.optim.AdamW(groups, lr=1e-3, betas=betas)
+
+    old = optimizer(scale=1.0, betas=(0.9, 0.999))
+    sum(w.sum() for w in weights).backward()
+    old.step()
+    new = optimizer(scale=3.0, betas=(0.9, 0.99))
+    new.load_state_dict(with_settings_of(new, old.state_dict()))
+    assert [g["scale"] for g in new.param_groups] == [1.0, 3.0]
+    assert all(g["betas"] == (0.9, 0.99) for g in new.param_groups)
+    for weight in weights:
+        torch.testing.assert_close(new.state[weight]["exp_avg"], old.state[weight]["exp_avg"])
+        assert float(new.state[weight]["step"]) == 1.0

@@ -102,8 +102,10 @@ def draw_noise(shape: torch.Size, generator: torch.Generator, device: torch.devi
 def build_trainer(
     config: BackboneTrainingConfig, device: torch.device | str
 ) -> tuple[dict, torch.nn.ModuleDict, torch.nn.ModuleDict, torch.optim.Optimizer]:
-    """A fresh run's parts: the world components, the trained modules on `device`, their EMA
-    copy and the optimizer (the text encoder's learning rate scaled by `text_lr_scale`)."""
+    """A fresh run's parts: the world components, the trained modules on `device` (the same
+    transformer and text encoder objects as in the components; compiled in place with
+    `config.compile`), their EMA copy and the optimizer (the text encoder's learning rate scaled
+    by `text_lr_scale`)."""
     torch.manual_seed(config.seed)
     components = build_world_components(config.model, seed=config.seed)
     on_gpu = torch.device(device).type == "cuda"
@@ -130,6 +132,17 @@ def build_trainer(
     return components, modules, ema, optimizer
 
 
+def with_settings_of(optimizer: torch.optim.Optimizer, saved: dict) -> dict:
+    """A saved optimizer state with `optimizer`'s own group settings (fused, text_lr_scale's
+    "scale", betas, weight decay): what a run resumes is its moments and step counts, while its
+    settings are this run's, so a state saved by an older or CPU run resumes fused on a GPU."""
+    groups = [
+        {**old, **{k: v for k, v in new.items() if k != "params"}}
+        for old, new in zip(saved["param_groups"], optimizer.param_groups, strict=True)
+    ]
+    return {**saved, "param_groups": groups}
+
+
 def training_step(
     modules: torch.nn.ModuleDict,
     ema_parameters: list[torch.Tensor],
@@ -139,13 +152,15 @@ def training_step(
     prompts: list[str],
     generator: torch.Generator,
     config: BackboneTrainingConfig,
+    *,
     step: int,
     device: torch.device | str,
     tokens: Tokens | None = None,
 ) -> torch.Tensor:
     """One rectified-flow step on a batch (uint8 videos (b, T, H, W, 3) and their prompts),
     the EMA updated after it; returns the loss, detached (reading it would wait for a GPU).
-    `tokens`: the prompts already tokenized (ids, mask), as data workers deliver them."""
+    `ema_parameters` are the EMA copy's parameters in `modules.parameters()` order. `tokens`:
+    the prompts already tokenized (ids, mask), as data workers deliver them."""
     if tokens is None:
         ids, mask = tokenize_prompts(tokenizer, prompts)  # (b, L) each
     else:
@@ -232,10 +247,12 @@ def train_backbone(
     generator = torch.Generator().manual_seed(config.seed)
     step, elapsed_before = 0, 0.0
     if state_path.exists():
-        state = torch.load(state_path, weights_only=False, map_location=device)
+        # On the CPU: the random generators' states must stay there; load_state_dict copies the
+        # weights and the optimizer's moments to the parameters' device.
+        state = torch.load(state_path, weights_only=False, map_location="cpu")
         modules.load_state_dict(state["modules"])
         ema.load_state_dict(state["ema"])
-        optimizer.load_state_dict(state["optimizer"])
+        optimizer.load_state_dict(with_settings_of(optimizer, state["optimizer"]))
         rng.bit_generator.state = state["numpy_rng"]
         generator.set_state(state["torch_rng"])
         step, elapsed_before = state["step"], state["elapsed"]
@@ -279,9 +296,9 @@ def train_backbone(
                 prompts,
                 generator,
                 config,
-                step,
-                device,
-                tokens,
+                step=step,
+                device=device,
+                tokens=tokens,
             )
             step += 1
             losses.append(loss)  # read every 50 steps: no per-step wait on a GPU
