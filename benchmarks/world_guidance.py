@@ -58,13 +58,13 @@ def main() -> None:
     rows = {"copy": score(edits, [render(e.source) for e in edits])}
     minutes = {}
     for scale in scales:
-        started = time.time()
+        name, started = f"guidance {scale:g}", time.time()
         clips = edit_clips(
             pipe, edits, steps=args.edit_steps, guidance=scale, seed=args.seed, negative=args.negative
         )
-        rows[f"guidance {scale:g}"] = score(edits, clips)
-        minutes[f"guidance {scale:g}"] = round((time.time() - started) / 60, 2)
-        print(f"guidance {scale:g}: {minutes[f'guidance {scale:g}']} min", flush=True)
+        rows[name] = score(edits, clips)
+        minutes[name] = round((time.time() - started) / 60, 2)
+        print(f"{name}: {minutes[name]} min", flush=True)
     print(
         f"\nPSNR (dB) to the ground truth, {args.set} set ({len(edits)} edits), negative: {args.negative}\n"
     )
