@@ -19,8 +19,10 @@
 # tenth of the steps images only. WORKERS processes render and tokenize them (default: cores -
 # 2), since rendering on one core is slower than a GPU step. Larger batches are not the lever:
 # 16x the images per step reached a reading in about half the steps, while on an H100 a step
-# of this small model is launch-bound (benchmarks/world_base_step.py). COMPILE=1 compiles the
-# transformer and text encoder, fusing those launches, at the cost of compile time at the start.
+# of this small model is launch-bound (benchmarks/world_base_step.py). So on cuda the
+# transformer and text encoder are compiled (COMPILE=0 turns it off): on an H100, 22 steps/s
+# against 10.5, after about 2 minutes of compiling on a fresh machine (seconds once Inductor's
+# cache has the graphs), so a run shorter than about 5 minutes gains nothing.
 # EMA_DECAY (default 0.995) is shorter than a CPU run's: in a run of a few thousand steps,
 # 0.999's average lags far behind the weights. MODEL_FLAGS passes the base's sizes (e.g.
 # MODEL_FLAGS="--model-dim-heads 2 --model-head-dim 64"; default: the packaged base's).
@@ -32,7 +34,8 @@ device=${3:-cuda}
 video_batch=${VIDEO_BATCH:-128}
 image_batch=${IMAGE_BATCH:-512}
 ema_decay=${EMA_DECAY:-0.995}
-case "${COMPILE:-0}" in
+case "$device" in cuda*) default_compile=1 ;; *) default_compile=0 ;; esac
+case "${COMPILE:-$default_compile}" in
     0) compile=--no-compile ;;
     1) compile=--compile ;;
     *) echo "COMPILE must be 0 or 1, not '$COMPILE'" >&2; exit 2 ;;
