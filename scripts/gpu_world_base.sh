@@ -56,13 +56,14 @@ if [ ! -e "$out/run/state.pt" ]; then  # a fresh run: size its schedule from the
         2>&1 | tee "$out/probe.log"
     rm -rf "$out/probe-run" "$out/probe-base"
     # The schedule: the steps that fit in what MINUTES leaves, less about 40 s for the run's start
-    # (imports, workers) and the base's writing, and less the first 50 steps' extra time (warm-up;
-    # with COMPILE=1, compiling), which the run repeats (an overestimate when the run finds the
-    # probe's compiled graphs in Inductor's cache). A continued run has had its image-only steps.
-    python - "$out/probe.log" "$minutes" "$start_time" "${FROM_STATE:-}" > "$out/schedule.tmp" <<'EOF'
+    # (imports, workers) and the base's writing, and less the first 50 steps' extra time, which the
+    # run repeats: warm-up, or when compiling, at most 30 s, since the run finds the probe's graphs
+    # in Inductor's cache (on an H100 its first 50 steps took 18-21 s more than 50 later ones, the
+    # probe's 2 minutes on a fresh machine). A continued run has had its image-only steps.
+    python - "$out/probe.log" "$minutes" "$start_time" "${FROM_STATE:-}" "$compile" > "$out/schedule.tmp" <<'EOF'
 import re, sys, time
 
-log, minutes, start, from_state = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+log, minutes, start, from_state, compile = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 rates = [float(r) for r in re.findall(r"([0-9.]+) steps/s", open(log).read())]
 if not rates or min(rates) <= 0:
     sys.exit(f"the probe logged no usable rate ({rates}): give PROBE_STEPS 100 or more")
@@ -75,6 +76,8 @@ if from_state:
 rate, first = rates[-1], rates[0]
 left = minutes * 60 - (time.time() - start) - 40
 warm = max(0.0, 50 / first - 50 / rate)
+if compile == "--compile":
+    warm = min(warm, 30.0)
 if left - warm < 60:
     sys.exit(f"only {left - warm:.0f} s left for training after the probe: give MINUTES more")
 steps = int(rate * (left - warm) * 0.95)
