@@ -4,13 +4,16 @@
     python benchmarks/world_prior.py --base runs/world-base --count 64 --guidance 1 --sheet prior.png
     python benchmarks/world_prior.py --state runs/world-backbone/state.pt   # a run in progress (EMA)
     python benchmarks/world_prior.py --frames 1 --words 8     # its images alone, and word by word
+    python benchmarks/world_prior.py --frames 1 --count 120 --breakdown   # which objects lack their kind
 
 Prints the report (objects present / of their captioned kind in every frame, for the samples
 and for the renders of the same scenes; flicker and its ratio to the renders'; pass or fail
 against `PRIOR_BAR`) as JSON; --sheet writes sample | render rows for a look. --words N adds
 how much the base's images respond to the object's kind, size and colour words, on N scenes
 (`world/caption_response.py`: the share of pixels that change when one word changes, over the
-renders' share; near 0 means the word is ignored).
+renders' share; near 0 means the word is ignored). --breakdown adds, for samples and renders,
+the kind reading per object size and per object count, and which kind is read for each captioned
+one (`kind_breakdown`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ def main() -> None:
     parser.add_argument(
         "--words", type=int, default=0, help="also measure the response to single words on N scenes"
     )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also the kind reading per object size and object count, and the kinds read",
+    )
     parser.add_argument("--device", default="cpu", help="where the base samples: cpu or cuda")
     args = parser.parse_args()
 
@@ -51,7 +59,7 @@ def main() -> None:
     from imvideoedit.world.backbone_training import base_from_state
     from imvideoedit.world.base_model import committed_base
     from imvideoedit.world.render import render
-    from imvideoedit.world.temporal_prior import load_base_pipeline, prior_report
+    from imvideoedit.world.temporal_prior import kind_breakdown, load_base_pipeline, prior_report
 
     with tempfile.TemporaryDirectory() as scratch:
         base = (
@@ -69,6 +77,13 @@ def main() -> None:
             seed=args.seed,
             frames=args.frames,
         )
+        breakdown = {}
+        if args.breakdown:
+            truths = [render(scene) for scene in scenes]
+            breakdown = {
+                "samples": kind_breakdown(samples, scenes),
+                "renders": kind_breakdown(truths, scenes),
+            }
         words = {}
         if args.words:
             from imvideoedit.world.caption_response import word_response
@@ -90,6 +105,7 @@ def main() -> None:
                 "passed": report.passed if args.frames > 1 else None,  # the bar is on videos
                 "steps": args.steps,
                 **({"word_response": words} if words else {}),
+                **({"breakdown": breakdown} if args.breakdown else {}),
                 "seconds": round(time.time() - started, 1),
             },
             indent=1,

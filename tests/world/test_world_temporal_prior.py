@@ -7,7 +7,13 @@ import torch
 
 from imvideoedit.world.render import render
 from imvideoedit.world.scene import COLOURS, SHAPE_KINDS, Scene
-from imvideoedit.world.temporal_prior import PriorReport, measure, object_frames, prior_scenes
+from imvideoedit.world.temporal_prior import (
+    PriorReport,
+    kind_breakdown,
+    measure,
+    object_frames,
+    prior_scenes,
+)
 
 
 def _single_object_scenes(count: int) -> list[Scene]:
@@ -58,6 +64,40 @@ def test_a_consistently_wrong_kind_is_stable_but_not_captioned():
     video = render(Scene(**{**scene.__dict__, "shapes": (shape,)}))  # every frame the other kind
     present, kind, _, stable = measure([video], [scene])
     assert (present, kind, stable) == (1.0, 0.0, 1.0)
+
+
+def test_kind_breakdown_splits_by_size_and_reads_the_drawn_kind():
+    scenes = _single_object_scenes(12)
+    renders = [render(scene) for scene in scenes]
+    exact = kind_breakdown(renders, scenes)
+    sizes = {scene.shapes[0].size for scene in scenes}
+    assert {f"size {size}" for size in sizes} | {"1 objects"} == set(exact["groups"])
+    assert exact["groups"]["1 objects"] == {"objects": 12, "present": 1.0, "kind_given_present": 1.0}
+    for kind, reads in exact["confusion"].items():  # every render is read as its own kind
+        assert sum(n for read, n in reads.items() if read != kind) == 0
+
+    # Every object drawn as one other kind: present, never its kind, and the confusion says which.
+    wrong, drawn = [], []
+    for scene in scenes:
+        shape = scene.shapes[0]
+        other = "square" if shape.kind != "square" else "circle"
+        drawn.append(other)
+        wrong.append(
+            render(
+                Scene(**{**scene.__dict__, "shapes": (shape.__class__(**{**shape.__dict__, "kind": other}),)})
+            )
+        )
+    broken = kind_breakdown(wrong, scenes)
+    assert broken["groups"]["1 objects"] == {"objects": 12, "present": 1.0, "kind_given_present": 0.0}
+    for scene, other in zip(scenes, drawn, strict=True):
+        assert broken["confusion"][scene.shapes[0].kind][other] >= 1
+
+    # Nothing drawn: absent everywhere, and no kind reading to give.
+    blank = [np.zeros_like(video) for video in renders]
+    empty = kind_breakdown(blank, scenes)
+    assert empty["groups"]["1 objects"]["present"] == 0.0
+    assert empty["groups"]["1 objects"]["kind_given_present"] is None
+    assert sum(reads["absent"] for reads in empty["confusion"].values()) == 12
 
 
 def test_report_bar():
