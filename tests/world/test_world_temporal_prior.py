@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -18,6 +20,11 @@ from imvideoedit.world.temporal_prior import (
 
 def _single_object_scenes(count: int) -> list[Scene]:
     return [scene for scene in prior_scenes(4 * count) if len(scene.shapes) == 1][:count]
+
+
+def _as_kind(scene: Scene, kind: str) -> Scene:
+    """A single-object scene with its object drawn as `kind` (same colour, size and motion)."""
+    return replace(scene, shapes=(replace(scene.shapes[0], kind=kind),))
 
 
 def test_renders_of_single_objects_are_read_exactly():
@@ -41,12 +48,7 @@ def test_a_vanishing_object_is_caught():
 def test_a_morphing_object_is_caught():
     scene = _single_object_scenes(1)[0]
     other = next(kind for kind in SHAPE_KINDS if kind not in (scene.shapes[0].kind, "cross"))
-    morphed = Scene(
-        **{
-            **scene.__dict__,
-            "shapes": (scene.shapes[0].__class__(**{**scene.shapes[0].__dict__, "kind": other}),),
-        }
-    )
+    morphed = _as_kind(scene, other)
     video = render(scene)
     video[5:] = render(morphed)[5:]
     present, kinds = object_frames(video, scene, 0)
@@ -60,8 +62,7 @@ def test_a_morphing_object_is_caught():
 def test_a_consistently_wrong_kind_is_stable_but_not_captioned():
     scene = _single_object_scenes(1)[0]
     other = next(kind for kind in SHAPE_KINDS if kind not in (scene.shapes[0].kind, "cross"))
-    shape = scene.shapes[0].__class__(**{**scene.shapes[0].__dict__, "kind": other})
-    video = render(Scene(**{**scene.__dict__, "shapes": (shape,)}))  # every frame the other kind
+    video = render(_as_kind(scene, other))  # every frame the other kind
     present, kind, _, stable = measure([video], [scene])
     assert (present, kind, stable) == (1.0, 0.0, 1.0)
 
@@ -82,11 +83,7 @@ def test_kind_breakdown_splits_by_size_and_reads_the_drawn_kind():
         shape = scene.shapes[0]
         other = "square" if shape.kind != "square" else "circle"
         drawn.append(other)
-        wrong.append(
-            render(
-                Scene(**{**scene.__dict__, "shapes": (shape.__class__(**{**shape.__dict__, "kind": other}),)})
-            )
-        )
+        wrong.append(render(_as_kind(scene, other)))
     broken = kind_breakdown(wrong, scenes)
     assert broken["groups"]["1 objects"] == {"objects": 12, "present": 1.0, "kind_given_present": 0.0}
     for scene, other in zip(scenes, drawn, strict=True):
