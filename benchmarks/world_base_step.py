@@ -127,7 +127,7 @@ def main() -> None:
     with torch.no_grad():
         report["tokenize_s"] = {
             kind: timed(lambda p=prompts: tokenize_prompts(tokenizer, p), args.repeats, sync)
-            for kind, (_, prompts, _) in batches.items()
+            for kind, (_, prompts, _, _) in batches.items()
         }
         report["text_encoder_s"] = {
             kind: timed(
@@ -135,9 +135,9 @@ def main() -> None:
                 args.repeats,
                 sync,
             )
-            for kind, (_, _, tokens) in batches.items()
+            for kind, (_, _, _, tokens) in batches.items()
         }
-    shape = to_latents(batches["video"][0], device).shape
+    shape = to_latents(batches["video"].videos, device).shape
     report["noise_cpu_s"] = timed(
         lambda: torch.randn(shape, generator=generator).to(device), args.repeats, sync
     )
@@ -152,13 +152,11 @@ def main() -> None:
                     ema_parameters,
                     optimizer,
                     tokenizer,
-                    b[0],
-                    b[1],
+                    b,
                     generator,
                     c,
                     step=s,
                     device=device,
-                    tokens=b[2],
                 ),
                 args.repeats,
                 sync,

@@ -13,6 +13,9 @@
 # length). FROM_STATE=path/to/state.pt continues an earlier run instead of starting afresh: its
 # weights, EMA, optimizer and step count, with the schedule lengthened by what MINUTES leaves
 # (the learning rate picks up the cosine where the longer schedule puts that step).
+# INIT_BASE=path/to/world-base starts from a base's weights instead (a fresh optimizer and EMA,
+# no image-only steps): what a machine that keeps no run state can continue from, since a base
+# is a quarter of a state's size.
 #
 # Batches: VIDEO_BATCH clips of 9 frames (default 128), every other step IMAGE_BATCH single
 # frames (default 512; images buy a frame's look cheaply, docs/proving_ground.md), the first
@@ -60,10 +63,10 @@ if [ ! -e "$out/run/state.pt" ]; then  # a fresh run: size its schedule from the
     # run repeats: warm-up, or when compiling, at most 30 s, since the run finds the probe's graphs
     # in Inductor's cache (on an H100 its first 50 steps took 18-21 s more than 50 later ones, the
     # probe's 2 minutes on a fresh machine). A continued run has had its image-only steps.
-    python - "$out/probe.log" "$minutes" "$start_time" "${FROM_STATE:-}" "$compile" > "$out/schedule.tmp" <<'EOF'
+    python - "$out/probe.log" "$minutes" "$start_time" "${FROM_STATE:-}" "$compile" "${INIT_BASE:-}" > "$out/schedule.tmp" <<'EOF'
 import re, sys, time
 
-log, minutes, start, from_state, compile = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+log, minutes, start, from_state, compile, init_base = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:7]
 rates = [float(r) for r in re.findall(r"([0-9.]+) steps/s", open(log).read())]
 if not rates or min(rates) <= 0:
     sys.exit(f"the probe logged no usable rate ({rates}): give PROBE_STEPS 100 or more")
@@ -81,7 +84,7 @@ if compile == "--compile":
 if left - warm < 60:
     sys.exit(f"only {left - warm:.0f} s left for training after the probe: give MINUTES more")
 steps = int(rate * (left - warm) * 0.95)
-print(done_steps + steps, round(done_minutes + left / 60, 2), 0 if from_state else steps // 10)
+print(done_steps + steps, round(done_minutes + left / 60, 2), 0 if from_state or init_base else steps // 10)
 with open(log, "a") as handle:
     print(f"probe: {rate} steps/s (first 50 steps: {first}), {left:.0f} s left -> {steps} more steps", file=handle)
 EOF
@@ -93,7 +96,7 @@ EOF
 fi
 read -r steps train_minutes image_only < "$out/schedule"
 train --max-steps "$steps" --image-only-steps "$image_only" --max-minutes "$train_minutes" \
-    --run-dir "$out/run" --out "$out/world-base" 2>&1 | tee "$out/train.log"
+    ${INIT_BASE:+--init-base "$INIT_BASE"} --run-dir "$out/run" --out "$out/world-base" 2>&1 | tee "$out/train.log"
 if [ "${SKIP_PRIOR:-0}" != 1 ]; then
     python benchmarks/world_prior.py --base "$out/world-base" --count 64 --sheet "$out/prior.png" \
         --device "$device" 2>"$out/prior.err" | tee "$out/prior.json"

@@ -49,14 +49,17 @@ def main() -> None:
     model = WorldModelConfig(
         **{f.name: getattr(args, f"model_{f.name}") for f in dataclasses.fields(WorldModelConfig)}
     )
-    config = BackboneTrainingConfig(
-        model=model,
-        **{
-            f.name: getattr(args, f.name)
-            for f in dataclasses.fields(BackboneTrainingConfig)
-            if f.name != "model"
-        },
-    )
+    try:
+        config = BackboneTrainingConfig(
+            model=model,
+            **{
+                f.name: getattr(args, f.name)
+                for f in dataclasses.fields(BackboneTrainingConfig)
+                if f.name != "model"
+            },
+        )
+    except ValueError as error:
+        parser.error(str(error))
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     base = train_backbone(
         config,
@@ -71,4 +74,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from imvideoedit.errors import UserError
+
+    try:
+        main()
+    except UserError as error:  # bad input (an --init-base of other sizes): one line, not a traceback
+        raise SystemExit(f"{sys.argv[0]}: error: {error}") from None

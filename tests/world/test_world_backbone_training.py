@@ -108,10 +108,11 @@ def test_worker_processes_draw_the_same_batches_and_the_same_run(tmp_path, small
     with PrefetchedBatches(config, workers=2) as prefetched:
         drawn = [prefetched.get(step) for step in range(4)]
     tokenizer = build_world_tokenizer()
-    for step, (videos, prompts, (ids, mask)) in enumerate(drawn):
-        expected_videos, expected_prompts = step_batch(config, step)
+    for step, (videos, prompts, masks, (ids, mask)) in enumerate(drawn):
+        expected_videos, expected_prompts, expected_masks, _ = step_batch(config, step)
         np.testing.assert_array_equal(videos, expected_videos)
         assert prompts == expected_prompts
+        assert masks is None and expected_masks is None  # drawn only for an object_loss_weight
         expected_ids, expected_mask = tokenize_prompts(tokenizer, prompts)  # the workers tokenize, too
         np.testing.assert_array_equal(ids, expected_ids.numpy())
         np.testing.assert_array_equal(mask, expected_mask.numpy())
@@ -174,12 +175,119 @@ def test_training_script_takes_the_model_sizes_and_refuses_workers_on_a_shared_s
         assert {handle.get_tensor(name).dtype for name in handle.keys()} == {torch.float32}  # noqa: SIM118
     assert "--per-step-data" in metadata["command"]
 
+    # Starting from a base of other sizes (the defaults here): one line, not a traceback.
+    other = subprocess.run(
+        common + ["--init-base", str(tmp_path / "base"), "--run-dir", str(tmp_path / "run-2")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert other.returncode != 0 and "has model sizes" in other.stderr
+    assert "Traceback" not in other.stderr and len(other.stderr.strip().splitlines()) == 1
 
-def test_precision_is_checked():
+
+def test_precision_and_object_weight_are_checked():
     import pytest
 
     with pytest.raises(ValueError, match="precision"):
         BackboneTrainingConfig(precision="fp16")
+    with pytest.raises(ValueError, match="object_loss_weight"):
+        BackboneTrainingConfig(object_loss_weight=0.0)
+
+
+def test_object_weighted_loss_tilts_toward_the_shapes_pixels_and_keeps_mses_scale():
+    import numpy as np
+
+    from imvideoedit.world.backbone_training import flow_loss
+
+    target = torch.zeros(2, 3, 1, 4, 4)
+    masks = np.zeros((2, 1, 4, 4), dtype=bool)
+    masks[:, :, :2, :2] = True  # a quarter of the pixels are a shape's
+    on_object = torch.where(torch.from_numpy(masks)[:, None], 1.0, 0.0).expand(-1, 3, -1, -1, -1)
+    everywhere = torch.ones_like(target)
+
+    plain = torch.nn.functional.mse_loss(on_object, target)
+    assert flow_loss(on_object, target, None, 4.0) == plain
+    assert flow_loss(on_object, target, masks, 1.0) == plain
+    # Weight 4 on a quarter of the pixels: they hold 4 / (4 + 3) of the loss instead of 1 / 4.
+    torch.testing.assert_close(flow_loss(on_object, target, masks, 4.0), torch.tensor(4 / 7))
+    torch.testing.assert_close(flow_loss(everywhere, target, masks, 4.0), torch.tensor(1.0))  # MSE's scale
+
+
+def test_object_masks_come_with_the_same_batches(tmp_path, small_world_config):
+    """An `object_loss_weight` run draws the same clips and prompts (the masks take nothing from
+    the random streams), with each clip's shape pixels, on video and image steps, shared and
+    per-step streams alike; and it trains."""
+    import dataclasses
+
+    import numpy as np
+
+    from imvideoedit.world.training_batches import draw_batch, step_batch
+
+    torch.set_num_threads(1)
+    plain = BackboneTrainingConfig(
+        model=small_world_config,
+        batch_size=2,
+        image_batch_size=3,
+        max_steps=2,
+        warmup_steps=1,
+        image_step_every=2,
+    )
+    weighted = dataclasses.replace(plain, object_loss_weight=4.0)
+    for step in (0, 1):  # a video step, an image step
+        for draw in (
+            lambda c, s=step: draw_batch(np.random.default_rng(7), c, s),
+            lambda c, s=step: step_batch(dataclasses.replace(c, per_step_data=True), s),
+        ):
+            a, b = draw(plain), draw(weighted)
+            np.testing.assert_array_equal(a.videos, b.videos)
+            assert a.prompts == b.prompts and a.object_masks is None
+            assert b.object_masks.shape == b.videos.shape[:4] and b.object_masks.dtype == bool
+            assert all(m.any() for m in b.object_masks)  # every clip has a shape in view
+    base = train_backbone(weighted, tmp_path / "run", tmp_path / "base", log=lambda m: None)
+    weights = _weights(base)
+    assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_a_run_can_start_from_a_base_and_records_where_it_started(tmp_path, small_world_config):
+    """`init_base`: the run's weights start as the base's (a 0-step run writes them back
+    unchanged), its provenance names the base's steps, and a base of other sizes is refused in
+    one line."""
+    import dataclasses
+
+    import pytest
+
+    from imvideoedit.errors import UserError
+
+    torch.set_num_threads(1)
+    config = BackboneTrainingConfig(model=small_world_config, batch_size=1, max_steps=3, warmup_steps=1)
+    first = train_backbone(
+        config, tmp_path / "run-a", tmp_path / "base-a", command="first", log=lambda m: None
+    )
+    again = dataclasses.replace(config, max_steps=0, init_base=str(first), seed=5)
+    second = train_backbone(again, tmp_path / "run-b", tmp_path / "base-b", log=lambda m: None)
+    a, b = _weights(first), _weights(second)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    with safe_open(str(next((second / "transformer").glob("*.safetensors"))), "pt") as handle:
+        metadata = handle.metadata()
+    assert metadata["init_base_training_steps"] == "3" and metadata["init_base_command"] == "first"
+
+    wider = dataclasses.replace(small_world_config, ffn_dim=small_world_config.ffn_dim * 2)
+    with pytest.raises(UserError, match="model sizes"):
+        train_backbone(
+            dataclasses.replace(again, model=wider),
+            tmp_path / "run-c",
+            tmp_path / "base-c",
+            log=lambda m: None,
+        )
+    with pytest.raises(UserError, match="not a world base"):
+        train_backbone(
+            dataclasses.replace(again, init_base=str(tmp_path)),
+            tmp_path / "run-d",
+            tmp_path / "d",
+            log=lambda m: None,
+        )
 
 
 def test_step_benchmark_times_every_part(monkeypatch, capsys):
@@ -220,3 +328,20 @@ def test_a_resumed_optimizer_keeps_its_moments_and_takes_this_runs_settings():
     for weight in weights:
         torch.testing.assert_close(new.state[weight]["exp_avg"], old.state[weight]["exp_avg"])
         assert float(new.state[weight]["step"]) == 1.0
+
+
+def test_reading_a_missing_or_corrupt_run_state_is_a_one_line_error(tmp_path):
+    import pytest
+
+    from imvideoedit.errors import UserError
+
+    with pytest.raises(UserError, match="no run state"):
+        base_from_state(tmp_path / "absent.pt", tmp_path / "base")
+    garbage = tmp_path / "state.pt"
+    garbage.write_bytes(b"not a torch file")
+    with pytest.raises(UserError, match="cannot read the run state"):
+        base_from_state(garbage, tmp_path / "base")
+    torch.save({"step": 3}, garbage)
+    with pytest.raises(UserError, match="not a world base training state"):
+        base_from_state(garbage, tmp_path / "base")
+    assert not (tmp_path / "base").exists()

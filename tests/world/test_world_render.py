@@ -151,3 +151,20 @@ def test_redrawn_free_choices_keep_everything_the_source_and_caption_state(kind)
             assert replace(redrawn, style_phase=edit.target.style_phase) == edit.target
         else:
             assert redrawn == edit.target  # nothing left open
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_object_mask_is_exactly_the_pixels_the_shapes_cover(seed):
+    """The mask the backbone's loss weights (`object_loss_weight`) is where the drawn frames
+    differ from the background alone, zoomed scenes and chosen frames included."""
+    from imvideoedit.world.render import object_mask
+
+    rng = np.random.default_rng(seed)
+    scene = sample_scene(rng)
+    if seed % 2:
+        scene = apply_edit(scene, "zoom", rng).target
+    drawn = np.any(render(scene) != render(replace(scene, shapes=())), axis=-1)  # (T, H, W)
+    mask = object_mask(scene)
+    assert mask.shape == (scene.frames, scene.size, scene.size) and mask.any()
+    assert np.array_equal(mask, drawn)
+    assert np.array_equal(object_mask(scene, [5, 2]), mask[[5, 2]])

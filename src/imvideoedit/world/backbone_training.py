@@ -30,7 +30,7 @@ from imvideoedit.world.base_model import (
     model_config_metadata,
     save_world_base,
 )
-from imvideoedit.world.training_batches import PrefetchedBatches, Tokens, draw_batch, step_batch
+from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
 
 PRECISIONS = ("fp32", "bf16")  # BackboneTrainingConfig.precision
 LATENT_STD = 0.5  # PixelSpaceVAE's latents_std: pixels in [-1, 1] divided by 0.5
@@ -61,6 +61,15 @@ class BackboneTrainingConfig:
     edited_fraction: float = 0.3  # share of clips that are edited scenes (zoom, light, style, outlines)
     max_shapes: int = 3  # objects per scene, 1..max_shapes (fewer: an easier world to learn first)
     text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
+    # The loss on the pixels the world's shapes cover, relative to the rest's (1: plain MSE).
+    # A shape's kind changes few pixels (a kind swap 2.9% of a frame, against 6.7% for a colour
+    # change), so plain MSE rewards kinds last; weighting the objects' pixels tilts the loss
+    # toward them (docs/proving_ground.md, "Weighting the objects' pixels").
+    object_loss_weight: float = 1.0
+    # Start from this base's transformer and text encoder instead of fresh weights (a folder
+    # written by this trainer, of the same model sizes): lets runs on machines that keep no
+    # state add up through the bases they write. The optimizer and the EMA start afresh.
+    init_base: str = ""
     checkpoint_minutes: float = 5.0
     seed: int = 0
     # Each step's batch from its own stream seeded by (seed, step), so worker processes can draw
@@ -77,6 +86,8 @@ class BackboneTrainingConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.object_loss_weight <= 0:
+            raise ValueError(f"object_loss_weight must be positive, got {self.object_loss_weight}")
 
 
 def to_latents(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -100,14 +111,17 @@ def draw_noise(shape: torch.Size, generator: torch.Generator, device: torch.devi
 
 
 def build_trainer(
-    config: BackboneTrainingConfig, device: torch.device | str
+    config: BackboneTrainingConfig, device: torch.device | str, resuming: bool = False
 ) -> tuple[dict, torch.nn.ModuleDict, torch.nn.ModuleDict, torch.optim.Optimizer]:
     """A fresh run's parts: the world components, the trained modules on `device` (the same
     transformer and text encoder objects as in the components; compiled in place with
     `config.compile`), their EMA copy and the optimizer (the text encoder's learning rate scaled
-    by `text_lr_scale`)."""
+    by `text_lr_scale`). The weights start from `config.init_base` unless the run is `resuming`
+    (its state replaces them)."""
     torch.manual_seed(config.seed)
     components = build_world_components(config.model, seed=config.seed)
+    if config.init_base and not resuming:
+        load_base_weights(components, config.init_base, config.model)
     on_gpu = torch.device(device).type == "cuda"
     if on_gpu:
         # TF32 tensor cores: several times float32's matmul rate, at a precision that this
@@ -148,26 +162,24 @@ def training_step(
     ema_parameters: list[torch.Tensor],
     optimizer: torch.optim.Optimizer,
     tokenizer,
-    videos: np.ndarray,
-    prompts: list[str],
+    batch: Batch,
     generator: torch.Generator,
     config: BackboneTrainingConfig,
     *,
     step: int,
     device: torch.device | str,
-    tokens: Tokens | None = None,
 ) -> torch.Tensor:
-    """One rectified-flow step on a batch (uint8 videos (b, T, H, W, 3) and their prompts),
-    the EMA updated after it; returns the loss, detached (reading it would wait for a GPU).
-    `ema_parameters` are the EMA copy's parameters in `modules.parameters()` order. `tokens`:
-    the prompts already tokenized (ids, mask), as data workers deliver them."""
-    if tokens is None:
-        ids, mask = tokenize_prompts(tokenizer, prompts)  # (b, L) each
+    """One rectified-flow step on a batch, the EMA updated after it; returns the loss, detached
+    (reading it would wait for a GPU). `ema_parameters` are the EMA copy's parameters in
+    `modules.parameters()` order. Prompts the workers tokenized (`batch.tokens`) are used as
+    they are."""
+    if batch.tokens is None:
+        ids, mask = tokenize_prompts(tokenizer, batch.prompts)  # (b, L) each
     else:
-        ids, mask = (torch.from_numpy(t) for t in tokens)
-    x0 = to_latents(videos, device)  # (b, 3, T, H, W)
+        ids, mask = (torch.from_numpy(t) for t in batch.tokens)
+    x0 = to_latents(batch.videos, device)  # (b, 3, T, H, W)
     noise = draw_noise(x0.shape, generator, device)
-    sigma = shift_sigmas(torch.rand(len(videos), generator=generator), config.sigma_shift).to(device)
+    sigma = shift_sigmas(torch.rand(len(batch.videos), generator=generator), config.sigma_shift).to(device)
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
         text = embed_tokens(modules["text_encoder"], ids, mask, device=device)  # (b, L, text_dim)
         prediction = modules["transformer"](
@@ -176,7 +188,9 @@ def training_step(
             encoder_hidden_states=text,
             return_dict=False,
         )[0]
-    loss = torch.nn.functional.mse_loss(prediction.float(), velocity_target(x0, noise))
+    loss = flow_loss(
+        prediction.float(), velocity_target(x0, noise), batch.object_masks, config.object_loss_weight
+    )
 
     for group in optimizer.param_groups:
         group["lr"] = config.learning_rate * group["scale"] * _lr_factor(step, config)
@@ -188,6 +202,65 @@ def training_step(
         # One call for every tensor (not one launch each: a small model's GPU step is launch-bound).
         torch._foreach_lerp_(ema_parameters, list(modules.parameters()), 1.0 - config.ema_decay)
     return loss.detach()
+
+
+def flow_loss(
+    prediction: torch.Tensor, target: torch.Tensor, object_masks: np.ndarray | None, object_weight: float
+) -> torch.Tensor:
+    """Mean squared velocity error (b, 3, T, H, W); with `object_masks` (bool (b, T, H, W)), each
+    pixel's error weighted by `object_weight` where a shape covers it and 1 elsewhere, divided by
+    the weights' sum so that the loss keeps plain MSE's scale."""
+    if object_masks is None or object_weight == 1.0:
+        return torch.nn.functional.mse_loss(prediction, target)
+    masks = torch.from_numpy(object_masks).to(prediction.device, torch.float32)[:, None]  # (b, 1, T, H, W)
+    weights = 1.0 + (object_weight - 1.0) * masks
+    squared = (prediction - target).square()  # (b, 3, T, H, W)
+    return (squared * weights).sum() / (weights.sum() * squared.shape[1])
+
+
+def load_base_weights(components: dict, base_dir: str | os.PathLike, model: WorldModelConfig) -> None:
+    """Load a world base's transformer and text encoder weights into `components` (`init_base`).
+    The base must be of `model`'s sizes: its saved model config is compared first, so a mismatch
+    reads as one line, not as a state-dict error."""
+    from diffusers import WanTransformer3DModel
+    from transformers import UMT5EncoderModel
+
+    from imvideoedit.errors import UserError
+
+    base = Path(base_dir)
+    saved = base_model_config(base)
+    if saved != model:
+        raise UserError(
+            f"--init-base {base} has model sizes {asdict(saved)}, this run asks for {asdict(model)}"
+        )
+    transformer = WanTransformer3DModel.from_pretrained(base, subfolder="transformer")
+    text_encoder = UMT5EncoderModel.from_pretrained(base, subfolder="text_encoder")
+    components["transformer"].load_state_dict(transformer.state_dict())
+    components["text_encoder"].load_state_dict(text_encoder.state_dict())
+
+
+def base_model_config(base_dir: str | os.PathLike) -> WorldModelConfig:
+    """The model sizes a world base was saved with."""
+    from imvideoedit.errors import UserError
+
+    metadata = base_metadata(base_dir)
+    if "world_model_config" not in metadata:
+        raise UserError(f"{base_dir} carries no world_model_config: not written by this project's trainer")
+    return WorldModelConfig(**json.loads(metadata["world_model_config"]))
+
+
+def base_metadata(base_dir: str | os.PathLike) -> dict[str, str]:
+    """A world base's provenance: its transformer's safetensors metadata (model sizes, training
+    config, steps, command)."""
+    from safetensors import safe_open
+
+    from imvideoedit.errors import UserError
+
+    files = sorted((Path(base_dir) / "transformer").glob("*.safetensors"))
+    if not files:
+        raise UserError(f"{base_dir} is not a world base (no transformer/*.safetensors)")
+    with safe_open(str(files[0]), "pt") as weights:
+        return dict(weights.metadata() or {})
 
 
 def _lr_factor(step: int, config: BackboneTrainingConfig) -> float:
@@ -207,7 +280,16 @@ def _trained_modules(components: dict) -> torch.nn.ModuleDict:
 def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, weights: str = "ema") -> Path:
     """Write a run's saved weights (`weights`: "ema", or "modules" for the raw ones) as a base,
     to look at a run in progress without stopping it."""
-    state = torch.load(state_path, weights_only=False, map_location="cpu")
+    from imvideoedit.errors import UserError
+
+    if not Path(state_path).is_file():
+        raise UserError(f"no run state at {state_path}")
+    try:
+        state = torch.load(state_path, weights_only=False, map_location="cpu")
+    except Exception as error:  # a truncated or foreign file: say which, in one line
+        raise UserError(f"cannot read the run state {state_path}: {error}") from error
+    if not isinstance(state, dict) or weights not in state or "config" not in state:
+        raise UserError(f"{state_path} is not a world base training state (no {weights!r} weights)")
     config = WorldModelConfig(**state["config"]["model"])
     components = build_world_components(config)
     _trained_modules(components).load_state_dict(state[weights])
@@ -240,7 +322,7 @@ def train_backbone(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / "state.pt"
-    components, modules, ema, optimizer = build_trainer(config, device)
+    components, modules, ema, optimizer = build_trainer(config, device, resuming=state_path.exists())
     tokenizer = components["tokenizer"]
     ema_parameters = list(ema.parameters())
     rng = np.random.default_rng(config.seed)
@@ -274,11 +356,10 @@ def train_backbone(
                 tmp,
             )
 
-    def next_batch() -> tuple[np.ndarray, list[str], Tokens | None]:
+    def next_batch() -> Batch:
         if prefetched is not None:
             return prefetched.get(step)  # tokenized by the workers
-        videos, prompts = step_batch(config, step) if config.per_step_data else draw_batch(rng, config, step)
-        return videos, prompts, None
+        return step_batch(config, step) if config.per_step_data else draw_batch(rng, config, step)
 
     start = last_save = last_log = time.time()
     losses: list[torch.Tensor] = []
@@ -286,19 +367,16 @@ def train_backbone(
     prefetched = PrefetchedBatches(config, data_workers) if data_workers else None
     try:
         while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
-            videos, prompts, tokens = next_batch()
             loss = training_step(
                 modules,
                 ema_parameters,
                 optimizer,
                 tokenizer,
-                videos,
-                prompts,
+                next_batch(),
                 generator,
                 config,
                 step=step,
                 device=device,
-                tokens=tokens,
             )
             step += 1
             losses.append(loss)  # read every 50 steps: no per-step wait on a GPU
@@ -331,4 +409,8 @@ def train_backbone(
         "training_minutes": f"{(elapsed_before + time.time() - start) / 60:.1f}",
         "command": command or " ".join(sys.argv),
     }
+    if config.init_base:  # where the weights started: steps and command of the base before
+        before = base_metadata(config.init_base)
+        metadata["init_base_training_steps"] = before.get("training_steps", "unknown")
+        metadata["init_base_command"] = before.get("command", "unknown")
     return save_world_base(components, base_dir, metadata)

@@ -66,12 +66,7 @@ def render(scene: Scene, times: Sequence[int] | None = None) -> np.ndarray:
     """scene -> frames uint8 (T, H, W, 3); `times` renders only those frame indices (in that
     order), exactly as they are in the whole clip (single training frames at a ninth of the cost)."""
     size = scene.size
-    centre = size / 2
-    pixel = np.arange(size, dtype=np.float64) + 0.5
-    py, px = np.meshgrid(pixel, pixel, indexing="ij")  # (H, W) pixel centres
-    # Frame coordinates seen through the camera zoom (about the frame centre).
-    u = centre + (px - centre) / scene.zoom
-    v = centre + (py - centre) / scene.zoom
+    u, v = _view_coordinates(scene)
     trajectories = [trajectory(shape, scene) for shape in scene.shapes]
     times = range(scene.frames) if times is None else times
     frames = np.empty((len(times), size, size, 3), dtype=np.float64)
@@ -88,6 +83,28 @@ def render(scene: Scene, times: Sequence[int] | None = None) -> np.ndarray:
         frames[index] = image
     frames = _apply_look(frames, scene, u, v)
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+
+
+def object_mask(scene: Scene, times: Sequence[int] | None = None) -> np.ndarray:
+    """bool (T, H, W): the pixels the scene's shapes cover (outlines included) in the frames
+    `render(scene, times)` draws; the backbone's loss can weight them (`object_loss_weight`)."""
+    u, v = _view_coordinates(scene)
+    times = range(scene.frames) if times is None else times
+    masks = np.zeros((len(times), scene.size, scene.size), dtype=bool)
+    for shape in scene.shapes:
+        path, radius = trajectory(shape, scene), SIZES[shape.size] * scene.size
+        for index, t in enumerate(times):
+            masks[index] |= shape_mask(shape.kind, u - path[t, 0], v - path[t, 1], radius)
+    return masks
+
+
+def _view_coordinates(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) frame coordinates (u, v) of each pixel centre, seen through the camera zoom (about
+    the frame centre)."""
+    centre = scene.size / 2
+    pixel = np.arange(scene.size, dtype=np.float64) + 0.5
+    py, px = np.meshgrid(pixel, pixel, indexing="ij")  # (H, W) pixel centres
+    return centre + (px - centre) / scene.zoom, centre + (py - centre) / scene.zoom
 
 
 def _apply_look(frames: np.ndarray, scene: Scene, u: np.ndarray, v: np.ndarray) -> np.ndarray:
