@@ -63,8 +63,9 @@ class BackboneTrainingConfig:
     text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
     # The loss on the pixels the world's shapes cover, relative to the rest's (1: plain MSE).
     # A shape's kind changes few pixels (a kind swap 2.9% of a frame, against 6.7% for a colour
-    # change), so plain MSE rewards kinds last; weighting the objects' pixels tilts the loss
-    # toward them (docs/proving_ground.md, "Weighting the objects' pixels").
+    # change), so plain MSE might reward kinds last. Measured: a weight of 4 or 16 buys the
+    # objects' colours in every frame, drawn as round blobs, not their kinds
+    # (docs/proving_ground.md, "Weighting the objects' pixels").
     object_loss_weight: float = 1.0
     # Start from this base's transformer and text encoder instead of fresh weights (a folder
     # written by this trainer, of the same model sizes): lets runs on machines that keep no
