@@ -273,6 +273,16 @@ def test_a_run_can_start_from_a_base_and_records_where_it_started(tmp_path, smal
         metadata = handle.metadata()
     assert metadata["init_base_training_steps"] == "3" and metadata["init_base_command"] == "first"
 
+    # Killed, the init base moved away, resumed: the state holds the weights, so the run ends
+    # and writes its base; only the provenance it can no longer read is "unknown".
+    longer = dataclasses.replace(again, max_steps=2)
+    assert train_backbone(longer, tmp_path / "run-e", tmp_path / "e", log=lambda m: None, stop_at=1) is None
+    first.rename(tmp_path / "moved")
+    resumed = train_backbone(longer, tmp_path / "run-e", tmp_path / "e", log=lambda m: None)
+    with safe_open(str(next((resumed / "transformer").glob("*.safetensors"))), "pt") as handle:
+        assert handle.metadata()["init_base_training_steps"] == "unknown"
+    again = dataclasses.replace(again, init_base=str(tmp_path / "moved"))
+
     wider = dataclasses.replace(small_world_config, ffn_dim=small_world_config.ffn_dim * 2)
     with pytest.raises(UserError, match="model sizes"):
         train_backbone(

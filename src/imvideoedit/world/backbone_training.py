@@ -21,11 +21,14 @@ import numpy as np
 import torch
 
 from imvideoedit.atomic_write import atomic_path
+from imvideoedit.errors import UserError
 from imvideoedit.flow_matching import add_noise, shift_sigmas, velocity_target
 from imvideoedit.text_encoding import embed_tokens, tokenize_prompts
 from imvideoedit.world.base_model import (
     WORLD_FLOW_SHIFT,
     WorldModelConfig,
+    base_metadata,
+    base_model_config,
     build_world_components,
     model_config_metadata,
     save_world_base,
@@ -226,8 +229,6 @@ def load_base_weights(components: dict, base_dir: str | os.PathLike, model: Worl
     from diffusers import WanTransformer3DModel
     from transformers import UMT5EncoderModel
 
-    from imvideoedit.errors import UserError
-
     base = Path(base_dir)
     saved = base_model_config(base)
     if saved != model:
@@ -238,30 +239,6 @@ def load_base_weights(components: dict, base_dir: str | os.PathLike, model: Worl
     text_encoder = UMT5EncoderModel.from_pretrained(base, subfolder="text_encoder")
     components["transformer"].load_state_dict(transformer.state_dict())
     components["text_encoder"].load_state_dict(text_encoder.state_dict())
-
-
-def base_model_config(base_dir: str | os.PathLike) -> WorldModelConfig:
-    """The model sizes a world base was saved with."""
-    from imvideoedit.errors import UserError
-
-    metadata = base_metadata(base_dir)
-    if "world_model_config" not in metadata:
-        raise UserError(f"{base_dir} carries no world_model_config: not written by this project's trainer")
-    return WorldModelConfig(**json.loads(metadata["world_model_config"]))
-
-
-def base_metadata(base_dir: str | os.PathLike) -> dict[str, str]:
-    """A world base's provenance: its transformer's safetensors metadata (model sizes, training
-    config, steps, command)."""
-    from safetensors import safe_open
-
-    from imvideoedit.errors import UserError
-
-    files = sorted((Path(base_dir) / "transformer").glob("*.safetensors"))
-    if not files:
-        raise UserError(f"{base_dir} is not a world base (no transformer/*.safetensors)")
-    with safe_open(str(files[0]), "pt") as weights:
-        return dict(weights.metadata() or {})
 
 
 def _lr_factor(step: int, config: BackboneTrainingConfig) -> float:
@@ -281,7 +258,6 @@ def _trained_modules(components: dict) -> torch.nn.ModuleDict:
 def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, weights: str = "ema") -> Path:
     """Write a run's saved weights (`weights`: "ema", or "modules" for the raw ones) as a base,
     to look at a run in progress without stopping it."""
-    from imvideoedit.errors import UserError
 
     if not Path(state_path).is_file():
         raise UserError(f"no run state at {state_path}")
@@ -411,7 +387,10 @@ def train_backbone(
         "command": command or " ".join(sys.argv),
     }
     if config.init_base:  # where the weights started: steps and command of the base before
-        before = base_metadata(config.init_base)
+        try:
+            before = base_metadata(config.init_base)
+        except UserError:  # moved since the run began: the weights are trained all the same
+            before = {}
         metadata["init_base_training_steps"] = before.get("training_steps", "unknown")
         metadata["init_base_command"] = before.get("command", "unknown")
     return save_world_base(components, base_dir, metadata)

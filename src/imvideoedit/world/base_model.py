@@ -8,6 +8,7 @@ the latents) and its tokenizer knows the world's words.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -160,9 +161,31 @@ def save_world_base(components: dict, directory: str | os.PathLike, metadata: di
 
 
 def model_config_metadata(config: WorldModelConfig) -> dict[str, str]:
-    import json
-
     return {"world_model_config": json.dumps(asdict(config), sort_keys=True)}
+
+
+def base_model_config(base_dir: str | os.PathLike) -> WorldModelConfig:
+    """The model sizes a world base was saved with (`model_config_metadata`, read back)."""
+    from imvideoedit.errors import UserError
+
+    metadata = base_metadata(base_dir)
+    if "world_model_config" not in metadata:
+        raise UserError(f"{base_dir} carries no world_model_config: not written by this project's trainer")
+    return WorldModelConfig(**json.loads(metadata["world_model_config"]))
+
+
+def base_metadata(base_dir: str | os.PathLike) -> dict[str, str]:
+    """A world base's provenance: its transformer's safetensors metadata (model sizes, training
+    config, steps, command)."""
+    from safetensors import safe_open
+
+    from imvideoedit.errors import UserError
+
+    files = sorted((Path(base_dir) / "transformer").glob("*.safetensors"))
+    if not files:
+        raise UserError(f"{base_dir} is not a world base (no transformer/*.safetensors)")
+    with safe_open(str(files[0]), "pt") as weights:
+        return dict(weights.metadata() or {})
 
 
 COMMITTED_BASE = Path(__file__).parent / "assets" / "world-base"

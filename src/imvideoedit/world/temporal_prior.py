@@ -105,6 +105,13 @@ def _centroid_offsets(radius: float) -> list[tuple[float, float]]:
     return offsets
 
 
+def kept_and_right(present: np.ndarray, kinds: np.ndarray, kind: str) -> tuple[bool, bool]:
+    """The bar's reading of one object from `object_frames`: (present in every frame, and also
+    read as its captioned `kind` in every frame)."""
+    kept = bool(present.all())
+    return kept, kept and bool((kinds == SHAPE_KINDS.index(kind)).all())
+
+
 def measure(videos: list[np.ndarray], scenes: list[Scene]) -> tuple[float, float, float, float]:
     """(share of objects present in every frame, share also read as their captioned kind in every
     frame, mean flicker, share present and read as one same kind in every frame)."""
@@ -112,9 +119,10 @@ def measure(videos: list[np.ndarray], scenes: list[Scene]) -> tuple[float, float
     for video, scene in zip(videos, scenes, strict=True):
         for index, shape in enumerate(scene.shapes):
             present, kinds = object_frames(video, scene, index)
-            present_all.append(bool(present.all()))
-            kind_all.append(bool(present.all() and (kinds == SHAPE_KINDS.index(shape.kind)).all()))
-            stable_all.append(bool(present.all() and (kinds == kinds[0]).all()))
+            kept, right = kept_and_right(present, kinds, shape.kind)
+            present_all.append(kept)
+            kind_all.append(right)
+            stable_all.append(kept and bool((kinds == kinds[0]).all()))
     flickers = [flicker(video) or 0.0 for video in videos]
     return (
         float(np.mean(present_all)),
@@ -139,8 +147,7 @@ def kind_breakdown(videos: list[np.ndarray], scenes: list[Scene]) -> dict:
     for video, scene in zip(videos, scenes, strict=True):
         for index, shape in enumerate(scene.shapes):
             present, kinds = object_frames(video, scene, index)
-            kept = bool(present.all())
-            right = kept and bool((kinds == SHAPE_KINDS.index(shape.kind)).all())
+            kept, right = kept_and_right(present, kinds, shape.kind)
             for key in (f"size {shape.size}", f"{len(scene.shapes)} objects"):
                 group = groups.setdefault(key, {"present": [], "kind": []})
                 group["present"].append(kept)
