@@ -13,7 +13,12 @@ how much the base's images respond to the object's kind, size and colour words, 
 (`world/caption_response.py`: the share of pixels that change when one word changes, over the
 renders' share; near 0 means the word is ignored). --breakdown adds, for samples and renders,
 the kind reading per object size and per object count, and which kind is read for each captioned
-one (`kind_breakdown`).
+one (`kind_breakdown`). --kind-decision 0.3,0.5,0.7,0.9 samples from the same scenes' renders
+noised to where the last share of the steps begins, with every kind word changed, and reports
+the share drawn as the render's kind and as the caption's (`world/kind_decision.py`). A base trained in a reduced world (`--world-*` of
+train_world_backbone.py, recorded in its metadata) is read in that world, with `passed` left
+out (the bar is set on the whole world); --full-world reads it in the whole world, and
+--world-* / --max-shapes (as train_world_backbone.py spells them) in another.
 """
 
 from __future__ import annotations
@@ -23,7 +28,12 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
+
+from imvideoedit.errors import UserError
+from imvideoedit.world.scene import FULL_WORLD
+from imvideoedit.world.world_flags import add_world_flags, world_from_args
 
 
 def main() -> None:
@@ -52,11 +62,31 @@ def main() -> None:
         help="also the kind reading per object size and object count, and the kinds read",
     )
     parser.add_argument("--device", default="cpu", help="where the base samples: cpu or cuda")
+    parser.add_argument(
+        "--kind-decision",
+        default="",
+        help="comma-separated strengths (e.g. 0.3,0.5,0.7,0.9): sample from the noised renders with "
+        "other kind words, and report which kind comes back",
+    )
+    parser.add_argument(
+        "--full-world",
+        action="store_true",
+        help="read a base trained in a reduced world in the whole world (default: in its own)",
+    )
+    parser.add_argument(
+        "--max-shapes", type=int, default=None, help="objects per scene (default: the base's)"
+    )
+    add_world_flags(parser, unset="the base's")
     args = parser.parse_args()
+    world_flags = [
+        name for name, value in vars(args).items() if name.startswith("world_") and value is not None
+    ]
+    if args.full_world and (args.max_shapes or world_flags):
+        parser.error("--full-world reads in the whole world: give it no --world-* or --max-shapes")
 
     import numpy as np
 
-    from imvideoedit.world.backbone_training import base_from_state
+    from imvideoedit.world.backbone_training import base_from_state, base_world
     from imvideoedit.world.base_model import committed_base
     from imvideoedit.world.render import render
     from imvideoedit.world.temporal_prior import kind_breakdown, load_base_pipeline, prior_report
@@ -67,6 +97,12 @@ def main() -> None:
             if args.state
             else (args.base or committed_base())
         )
+        world, max_shapes = (FULL_WORLD, 3) if args.full_world else base_world(base)
+        try:  # flags given override the base's own world, one field at a time
+            world, max_shapes = world_from_args(args, world), args.max_shapes or max_shapes
+            world.check_objects(max_shapes)
+        except ValueError as error:
+            raise UserError(str(error)) from error
         pipe = load_base_pipeline(base).to(args.device)  # noise is drawn on the CPU either way
         started = time.time()
         report, samples, scenes = prior_report(
@@ -76,6 +112,8 @@ def main() -> None:
             guidance=args.guidance,
             seed=args.seed,
             frames=args.frames,
+            max_shapes=max_shapes,
+            world=world,
         )
         breakdown = {}
         if args.breakdown:
@@ -84,27 +122,40 @@ def main() -> None:
                 "samples": kind_breakdown(samples, scenes),
                 "renders": kind_breakdown(truths, scenes),
             }
+        decisions = []
+        if args.kind_decision:
+            from imvideoedit.world.kind_decision import kind_decision
+
+            strengths = tuple(float(value) for value in args.kind_decision.split(","))
+            decisions = [
+                {key: round(value, 3) for key, value in asdict(decision).items()}
+                for decision in kind_decision(pipe, scenes, strengths, steps=args.steps, seed=args.seed)
+            ]
         words = {}
         if args.words:
             from imvideoedit.world.caption_response import word_response
 
             for response in word_response(
-                pipe, count=args.words, steps=args.steps, guidance=args.guidance, seed=args.seed
+                pipe, count=args.words, steps=args.steps, guidance=args.guidance, seed=args.seed, world=world
             ):
                 words[response.attribute] = {
                     "samples": round(response.samples, 4),
                     "renders": round(response.renders, 4),
                     "ratio": round(response.ratio, 3),
                 }
+    whole_world = world.is_full and max_shapes == 3
     print(
         json.dumps(
             {
                 **report.as_dict(),
                 "guidance": args.guidance,
                 "frames": args.frames,
-                "passed": report.passed if args.frames > 1 else None,  # the bar is on videos
+                # the bar is on videos of the whole world
+                "passed": report.passed if args.frames > 1 and whole_world else None,
+                "world": "whole" if whole_world else {**asdict(world), "max_shapes": max_shapes},
                 "steps": args.steps,
                 **({"word_response": words} if words else {}),
+                **({"kind_decision": decisions} if decisions else {}),
                 **({"breakdown": breakdown} if args.breakdown else {}),
                 "seconds": round(time.time() - started, 1),
             },
@@ -123,8 +174,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from imvideoedit.errors import UserError
-
     try:
         main()
     except UserError as error:  # bad input: one line, not a traceback

@@ -2,7 +2,12 @@
 
     python scripts/train_world_backbone.py --run-dir runs/world-backbone --out src/imvideoedit/world/assets/world-base
 
-Resumes from --run-dir after a kill. See docs/proving_ground.md for the recorded run.
+Resumes from --run-dir after a kill. See docs/proving_ground.md for the recorded run. A reduced
+world, to learn first or to find which factor holds a base back:
+
+    python scripts/train_world_backbone.py ... --max-shapes 1 --world-shape-colours red \
+        --world-sizes small --world-background-kinds plain --world-background-colours blue \
+        --world-pan-probability 0 --edited-fraction 0
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sys
 
 from imvideoedit.world.backbone_training import PRECISIONS, BackboneTrainingConfig, train_backbone
 from imvideoedit.world.base_model import WorldModelConfig
+from imvideoedit.world.world_flags import add_world_flags, world_from_args
 
 
 def main() -> None:
@@ -32,7 +38,7 @@ def main() -> None:
         help="processes drawing batches ahead of the steps (needs --per-step-data; a GPU run wants them)",
     )
     for field in dataclasses.fields(BackboneTrainingConfig):
-        if field.name == "model":
+        if field.name in ("model", "world"):
             continue
         flag = f"--{field.name.replace('_', '-')}"
         if isinstance(field.default, bool):
@@ -43,6 +49,7 @@ def main() -> None:
             parser.add_argument(flag, type=type(field.default), default=field.default)
     for field in dataclasses.fields(WorldModelConfig):  # the base's sizes: --model-head-dim 64 ...
         parser.add_argument(f"--model-{field.name.replace('_', '-')}", type=int, default=field.default)
+    add_world_flags(parser)  # a reduced world: --world-shape-colours red --world-sizes small ...
     args = parser.parse_args()
     if args.data_workers and not args.per_step_data:
         parser.error("--data-workers needs --per-step-data (one shared stream cannot be drawn ahead)")
@@ -50,12 +57,14 @@ def main() -> None:
         **{f.name: getattr(args, f"model_{f.name}") for f in dataclasses.fields(WorldModelConfig)}
     )
     try:
+        world = world_from_args(args)
         config = BackboneTrainingConfig(
             model=model,
+            world=world,
             **{
                 f.name: getattr(args, f.name)
                 for f in dataclasses.fields(BackboneTrainingConfig)
-                if f.name != "model"
+                if f.name not in ("model", "world")
             },
         )
     except ValueError as error:

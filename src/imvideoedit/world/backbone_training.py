@@ -33,6 +33,7 @@ from imvideoedit.world.base_model import (
     model_config_metadata,
     save_world_base,
 )
+from imvideoedit.world.scene import WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
 
 PRECISIONS = ("fp32", "bf16")  # BackboneTrainingConfig.precision
@@ -63,6 +64,10 @@ class BackboneTrainingConfig:
     sigma_shift: float = WORLD_FLOW_SHIFT
     edited_fraction: float = 0.3  # share of clips that are edited scenes (zoom, light, style, outlines)
     max_shapes: int = 3  # objects per scene, 1..max_shapes (fewer: an easier world to learn first)
+    # The words the scenes draw from (default: the whole world). A reduced world is an easier one
+    # to learn first (then `init_base` the whole world from it), or tells which factor holds a
+    # base back. Edits draw from the whole world, so a reduced world trains on plain scenes only.
+    world: WorldSpec = field(default_factory=WorldSpec)
     text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
     # The loss on the pixels the world's shapes cover, relative to the rest's (1: plain MSE).
     # A shape's kind changes few pixels (a kind swap 2.9% of a frame, against 6.7% for a colour
@@ -92,6 +97,12 @@ class BackboneTrainingConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.object_loss_weight <= 0:
             raise ValueError(f"object_loss_weight must be positive, got {self.object_loss_weight}")
+        self.world.check_objects(self.max_shapes)
+        if not self.world.is_full and self.edited_fraction > 0:
+            raise ValueError(
+                "a reduced world trains on plain scenes (edits draw from the whole world's words): "
+                f"set edited_fraction to 0, not {self.edited_fraction}"
+            )
 
 
 def to_latents(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -270,8 +281,22 @@ def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, 
     config = WorldModelConfig(**state["config"]["model"])
     components = build_world_components(config)
     _trained_modules(components).load_state_dict(state[weights])
-    metadata = {**model_config_metadata(config), "training_steps": str(state["step"])}
+    metadata = {
+        **model_config_metadata(config),
+        "training_config": json.dumps(state["config"], sort_keys=True),
+        "training_steps": str(state["step"]),
+    }
     return save_world_base(components, base_dir, metadata)
+
+
+def base_world(base_dir: str | os.PathLike) -> tuple[WorldSpec, int]:
+    """The (world, max_shapes) a base was trained in, from its metadata; the whole world and 3
+    objects for a base that records no training config."""
+    saved = json.loads(base_metadata(base_dir).get("training_config", "{}"))
+    try:
+        return WorldSpec(**saved.get("world", {})), int(saved.get("max_shapes", 3))
+    except (TypeError, ValueError) as error:
+        raise UserError(f"{base_dir} records a world this version cannot read: {error}") from error
 
 
 def train_backbone(

@@ -17,14 +17,14 @@ from itertools import combinations
 import numpy as np
 
 from imvideoedit.world.render import render
-from imvideoedit.world.scene import SHAPE_COLOURS, SHAPE_KINDS, SIZES, Scene, sample_scene
+from imvideoedit.world.scene import FULL_WORLD, Scene, WorldSpec, sample_scene
 from imvideoedit.world.temporal_prior import COLOUR_TOLERANCE, sample_videos
 
-ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "kind": SHAPE_KINDS,
-    "size": tuple(SIZES),
-    "colour": SHAPE_COLOURS,
-}
+ATTRIBUTES = {
+    "kind": "shape_kinds",
+    "size": "sizes",
+    "colour": "shape_colours",
+}  # the WorldSpec field of each
 
 
 @dataclass(frozen=True)
@@ -44,21 +44,23 @@ def changed_share(a: np.ndarray, b: np.ndarray) -> float:
     return float((distance > COLOUR_TOLERANCE).mean())
 
 
-def variants(scene: Scene, attribute: str) -> list[Scene]:
-    """`scene` with its (only) object's `attribute` set to each value the world has for it
+def variants(scene: Scene, attribute: str, world: WorldSpec = FULL_WORLD) -> list[Scene]:
+    """`scene` with its (only) object's `attribute` set to each value `world` has for it
     (colours the background uses are left out: objects never share them)."""
     shape = scene.shapes[0]
     taken = (scene.background.colour_a, scene.background.colour_b) if attribute == "colour" else ()
     return [
         replace(scene, shapes=(replace(shape, **{attribute: value}),))
-        for value in ATTRIBUTES[attribute]
+        for value in getattr(world, ATTRIBUTES[attribute])
         if value not in taken
     ]
 
 
-def response_scenes(count: int, seed: int = 11, size: int = 32) -> list[Scene]:
+def response_scenes(count: int, seed: int = 11, size: int = 32, world: WorldSpec = FULL_WORLD) -> list[Scene]:
+    """One-object images of `world`, without a pan."""
     rng = np.random.default_rng(seed)
-    return [sample_scene(rng, size=size, frames=1, max_shapes=1, pan_probability=0.0) for _ in range(count)]
+    still = replace(world, pan_probability=0.0)
+    return [sample_scene(rng, size=size, frames=1, max_shapes=1, world=still) for _ in range(count)]
 
 
 def _mean_pairwise_change(images: list[np.ndarray]) -> float:
@@ -66,15 +68,19 @@ def _mean_pairwise_change(images: list[np.ndarray]) -> float:
 
 
 def word_response(
-    pipe, count: int = 8, steps: int = 30, guidance: float = 1.0, seed: int = 0
+    pipe, count: int = 8, steps: int = 30, guidance: float = 1.0, seed: int = 0, world: WorldSpec = FULL_WORLD
 ) -> list[WordResponse]:
-    """Per attribute (kind, size, colour): how much the base's images respond to that word."""
+    """Per attribute (kind, size, colour): how much the base's images respond to that word, in
+    `world` (an attribute that world does not vary, or whose values the background takes, is
+    left out: there is no other word to swap in)."""
     results = []
-    scenes = response_scenes(count)
+    scenes = response_scenes(count, world=world)
     for attribute in ATTRIBUTES:
+        if any(len(variants(scene, attribute, world)) < 2 for scene in scenes):
+            continue
         sampled, rendered = [], []
         for index, scene in enumerate(scenes):
-            group = variants(scene, attribute)
+            group = variants(scene, attribute, world)
             # batch=1 with one seed: every variant starts from the same noise
             images = [
                 sample_videos(pipe, [v], steps=steps, guidance=guidance, seed=seed + index, batch=1)[0]

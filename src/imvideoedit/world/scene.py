@@ -33,6 +33,67 @@ STYLES = ("plain", "hatched", "inverted", "outlined")
 
 
 @dataclass(frozen=True)
+class WorldSpec:
+    """The words a world's scenes are drawn from; the default is the whole world.
+
+    A reduced world (one colour, one size, plain backgrounds, no pan...) is an easier one to
+    learn first (`backbone_training`'s `world`, then `init_base`), and the way to find which
+    factor holds a base back (docs/proving_ground.md). Its scenes are scenes of the whole world:
+    captions and rendering do not change. The default draws exactly what the world always drew.
+    """
+
+    shape_kinds: tuple[str, ...] = SHAPE_KINDS
+    shape_colours: tuple[str, ...] = SHAPE_COLOURS
+    sizes: tuple[str, ...] = tuple(SIZES)
+    background_kinds: tuple[str, ...] = BACKGROUND_KINDS
+    background_colours: tuple[str, ...] = BACKGROUND_COLOURS
+    pan_probability: float = 0.3  # share of scenes with a camera pan
+
+    def __post_init__(self) -> None:
+        for name, allowed in WORLD_WORD_SETS.items():
+            values = tuple(getattr(self, name))  # lists from JSON (saved configs) become tuples
+            object.__setattr__(self, name, values)
+            unknown = [value for value in values if value not in allowed]
+            if not values or unknown or len(set(values)) != len(values):
+                raise ValueError(
+                    f"world {name} must be distinct values from {', '.join(allowed)}; got {list(values)}"
+                )
+        if not 0.0 <= self.pan_probability <= 1.0:
+            raise ValueError(f"world pan_probability must be in [0, 1], got {self.pan_probability}")
+
+    def check_objects(self, max_shapes: int) -> None:
+        """Raise ValueError unless scenes of up to `max_shapes` objects can be drawn: the objects'
+        colours are distinct, and the background uses none of them."""
+        if not 1 <= max_shapes <= len(self.shape_colours):
+            raise ValueError(
+                f"max_shapes must be 1..{len(self.shape_colours)} (objects have distinct colours "
+                f"and the world has {len(self.shape_colours)}), got {max_shapes}"
+            )
+        shared = len(set(self.background_colours) & set(self.shape_colours))
+        left = len(self.background_colours) - min(max_shapes, shared)
+        needed = 1 if set(self.background_kinds) == {"plain"} else 2
+        if left < needed:
+            raise ValueError(
+                f"the world's background colours ({', '.join(self.background_colours)}) leave "
+                f"{left} once {max_shapes} objects take theirs; its backgrounds need {needed}"
+            )
+
+    @property
+    def is_full(self) -> bool:
+        return self == WorldSpec()
+
+
+WORLD_WORD_SETS = {  # WorldSpec's word fields and the values each may take
+    "shape_kinds": SHAPE_KINDS,
+    "shape_colours": SHAPE_COLOURS,
+    "sizes": tuple(SIZES),
+    "background_kinds": BACKGROUND_KINDS,
+    "background_colours": BACKGROUND_COLOURS,
+}
+FULL_WORLD = WorldSpec()
+
+
+@dataclass(frozen=True)
 class Shape:
     kind: str
     colour: str
@@ -71,11 +132,13 @@ class Scene:
     style_phase: int = 0  # hatch phase: one value per video, not fixed by any single frame
 
 
-def sample_shape(rng: np.random.Generator, size: int, avoid_colours: tuple[str, ...] = ()) -> Shape:
-    colours = [c for c in SHAPE_COLOURS if c not in avoid_colours]
-    size_name = str(rng.choice(list(SIZES)))
+def sample_shape(
+    rng: np.random.Generator, size: int, avoid_colours: tuple[str, ...] = (), world: WorldSpec = FULL_WORLD
+) -> Shape:
+    colours = [c for c in world.shape_colours if c not in avoid_colours]
+    size_name = str(rng.choice(list(world.sizes)))
     vx, vy = sample_velocity(rng, size)
-    kind, colour = str(rng.choice(SHAPE_KINDS)), str(rng.choice(colours))
+    kind, colour = str(rng.choice(list(world.shape_kinds))), str(rng.choice(colours))
     x, y = sample_start(rng, size, SIZES[size_name] * size)
     return Shape(kind=kind, colour=colour, size=size_name, x=x, y=y, vx=vx, vy=vy)
 
@@ -92,9 +155,15 @@ def sample_start(rng: np.random.Generator, size: int, radius: float) -> tuple[fl
     return float(rng.uniform(radius, size - radius)), float(rng.uniform(radius, size - radius))
 
 
-def sample_background(rng: np.random.Generator, avoid: tuple[str, ...] = ()) -> Background:
-    kind = str(rng.choice(BACKGROUND_KINDS))
-    a, b = rng.choice([c for c in BACKGROUND_COLOURS if c not in avoid], size=2, replace=False)
+def sample_background(
+    rng: np.random.Generator, avoid: tuple[str, ...] = (), world: WorldSpec = FULL_WORLD
+) -> Background:
+    kind = str(rng.choice(list(world.background_kinds)))
+    colours = [c for c in world.background_colours if c not in avoid]
+    if len(colours) > 1:
+        a, b = rng.choice(colours, size=2, replace=False)
+    else:  # a plain-only world with one colour left (WorldSpec.check_objects allows no other case)
+        a, b = colours[0], Background.colour_b
     vertical = bool(rng.integers(0, 2))
     shift_u, shift_v = sample_pattern_offset(rng)
     return Background(
@@ -117,14 +186,14 @@ def sample_scene(
     size: int = 32,
     frames: int = 9,
     max_shapes: int = 3,
-    pan_probability: float = 0.3,
+    world: WorldSpec = FULL_WORLD,
 ) -> Scene:
-    """A random scene: a background and 1..max_shapes shapes of distinct colours."""
+    """A random scene of `world`: a background and 1..max_shapes shapes of distinct colours."""
     shapes: list[Shape] = []
     for _ in range(int(rng.integers(1, max_shapes + 1))):
-        shapes.append(sample_shape(rng, size, avoid_colours=tuple(s.colour for s in shapes)))
-    background = sample_background(rng, avoid=tuple(s.colour for s in shapes))
-    pan = float(rng.uniform(-1.0, 1.0)) if rng.random() < pan_probability else 0.0
+        shapes.append(sample_shape(rng, size, tuple(s.colour for s in shapes), world))
+    background = sample_background(rng, tuple(s.colour for s in shapes), world)
+    pan = float(rng.uniform(-1.0, 1.0)) if rng.random() < world.pan_probability else 0.0
     return Scene(background=background, shapes=tuple(shapes), frames=frames, size=size, pan=pan)
 
 

@@ -19,7 +19,16 @@ import numpy as np
 
 from imvideoedit.eval.objective_metrics import flicker
 from imvideoedit.world.render import render, shape_mask
-from imvideoedit.world.scene import COLOURS, SHAPE_KINDS, SIZES, Scene, caption, sample_scene
+from imvideoedit.world.scene import (
+    COLOURS,
+    FULL_WORLD,
+    SHAPE_KINDS,
+    SIZES,
+    Scene,
+    WorldSpec,
+    caption,
+    sample_scene,
+)
 
 COLOUR_TOLERANCE = 60.0  # RGB distance within which a pixel counts as the object's colour
 MIN_AREA = 0.4  # an object is present when at least this share of its area is found
@@ -57,10 +66,19 @@ class PriorReport:
         return {**asdict(self), "flicker_ratio": self.flicker_ratio, "passed": self.passed}
 
 
-def prior_scenes(count: int, seed: int = 7, size: int = 32, frames: int = 9) -> list[Scene]:
-    """Plain-look scenes (no edits, so every object keeps its palette colour)."""
+def prior_scenes(
+    count: int,
+    seed: int = 7,
+    size: int = 32,
+    frames: int = 9,
+    max_shapes: int = 3,
+    world: WorldSpec = FULL_WORLD,
+) -> list[Scene]:
+    """Plain-look scenes of `world` (no edits, so every object keeps its palette colour)."""
     rng = np.random.default_rng(seed)
-    return [sample_scene(rng, size=size, frames=frames) for _ in range(count)]
+    return [
+        sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes, world=world) for _ in range(count)
+    ]
 
 
 def object_frames(video: np.ndarray, scene: Scene, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -211,14 +229,23 @@ def sample_videos(
 
 
 def prior_report(
-    pipe, count: int = 48, steps: int = 30, guidance: float = 1.0, seed: int = 0, frames: int = 9
+    pipe,
+    count: int = 48,
+    steps: int = 30,
+    guidance: float = 1.0,
+    seed: int = 0,
+    frames: int = 9,
+    max_shapes: int = 3,
+    world: WorldSpec = FULL_WORLD,
 ) -> tuple[PriorReport, list[np.ndarray], list[Scene]]:
     """Sample `count` videos and measure them against the renders of the same scenes.
 
     `frames=1` measures the base's images alone (what it draws, apart from keeping it over
     time): a run can be followed on that cheaper reading; flicker is then zero for both.
+    `max_shapes` and `world` read a base in the (reduced) world it was trained in; the bar is
+    set on the whole world.
     """
-    scenes = prior_scenes(count, frames=frames)
+    scenes = prior_scenes(count, frames=frames, max_shapes=max_shapes, world=world)
     samples = sample_videos(pipe, scenes, steps=steps, guidance=guidance, seed=seed)
     truths = [render(scene) for scene in scenes]
     present, kind, flick, stable = measure(samples, scenes)

@@ -19,7 +19,7 @@ import numpy as np
 
 from imvideoedit.world.edits import sample_edit
 from imvideoedit.world.render import object_mask, render
-from imvideoedit.world.scene import caption, sample_scene
+from imvideoedit.world.scene import FULL_WORLD, WorldSpec, caption, sample_scene
 
 if TYPE_CHECKING:
     from imvideoedit.world.backbone_training import BackboneTrainingConfig
@@ -45,12 +45,13 @@ def sample_clip(
     max_shapes: int = 3,
     one_frame: bool = False,
     with_mask: bool = False,
+    world: WorldSpec = FULL_WORLD,
 ) -> tuple[np.ndarray, str, np.ndarray | None]:
     """A rendered clip (T, H, W, 3), its caption and, `with_mask`, its shapes' pixels (T, H, W);
     some are edited scenes, so that every look an edit can produce (zoom, light, style,
     outlines) is in the base's world. `one_frame`: a random frame of the clip alone
     (1, H, W, 3), the others not rendered."""
-    scene = sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes)
+    scene = sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes, world=world)
     if rng.random() < edited_fraction:
         scene = sample_edit(scene, rng).target
     times = [int(rng.integers(0, frames))] if one_frame else None
@@ -72,7 +73,14 @@ def draw_batch(rng: np.random.Generator, config: BackboneTrainingConfig, step: i
     with_mask = config.object_loss_weight != 1.0
     clips = [
         sample_clip(
-            rng, config.size, config.frames, config.edited_fraction, config.max_shapes, one_frame, with_mask
+            rng,
+            config.size,
+            config.frames,
+            config.edited_fraction,
+            config.max_shapes,
+            one_frame,
+            with_mask,
+            config.world,
         )
         for _ in range(batch)
     ]
