@@ -15,10 +15,12 @@ renders' share; near 0 means the word is ignored). --breakdown adds, for samples
 the kind reading per object size and per object count, and which kind is read for each captioned
 one (`kind_breakdown`). --kind-decision 0.3,0.5,0.7,0.9 samples from the same scenes' renders
 noised to where the last share of the steps begins, with every kind word changed, and reports
-the share drawn as the render's kind and as the caption's (`world/kind_decision.py`). A base trained in a reduced world (`--world-*` of
-train_world_backbone.py, recorded in its metadata) is read in that world, with `passed` left
-out (the bar is set on the whole world); --full-world reads it in the whole world, and
---world-* / --max-shapes (as train_world_backbone.py spells them) in another.
+the share drawn as the render's kind and as the caption's (`world/kind_decision.py`).
+
+A base trained in a reduced world (`--world-*` of train_world_backbone.py, recorded in its
+metadata) is read in that world, with `passed` left out (the bar is set on the whole world);
+--full-world reads it in the whole world, and --world-* / --max-shapes (spelled as
+train_world_backbone.py spells them) in another.
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ from pathlib import Path
 from imvideoedit.errors import UserError
 from imvideoedit.world.scene import FULL_WORLD
 from imvideoedit.world.world_flags import add_world_flags, world_from_args
+
+
+def _strengths(text: str) -> tuple[float, ...]:
+    """--kind-decision's comma-separated strengths, each in (0, 1]."""
+    try:
+        values = tuple(float(value) for value in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+    if not values or not all(0.0 < value <= 1.0 for value in values):
+        raise argparse.ArgumentTypeError(f"strengths must be in (0, 1], got {text!r}")
+    return values
 
 
 def main() -> None:
@@ -64,7 +77,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="where the base samples: cpu or cuda")
     parser.add_argument(
         "--kind-decision",
-        default="",
+        type=_strengths,
+        default=(),
         help="comma-separated strengths (e.g. 0.3,0.5,0.7,0.9): sample from the noised renders with "
         "other kind words, and report which kind comes back",
     )
@@ -81,7 +95,7 @@ def main() -> None:
     world_flags = [
         name for name, value in vars(args).items() if name.startswith("world_") and value is not None
     ]
-    if args.full_world and (args.max_shapes or world_flags):
+    if args.full_world and (args.max_shapes is not None or world_flags):
         parser.error("--full-world reads in the whole world: give it no --world-* or --max-shapes")
 
     import numpy as np
@@ -99,7 +113,8 @@ def main() -> None:
         )
         world, max_shapes = (FULL_WORLD, 3) if args.full_world else base_world(base)
         try:  # flags given override the base's own world, one field at a time
-            world, max_shapes = world_from_args(args, world), args.max_shapes or max_shapes
+            world = world_from_args(args, world)
+            max_shapes = max_shapes if args.max_shapes is None else args.max_shapes
             world.check_objects(max_shapes)
         except ValueError as error:
             raise UserError(str(error)) from error
@@ -126,10 +141,11 @@ def main() -> None:
         if args.kind_decision:
             from imvideoedit.world.kind_decision import kind_decision
 
-            strengths = tuple(float(value) for value in args.kind_decision.split(","))
             decisions = [
                 {key: round(value, 3) for key, value in asdict(decision).items()}
-                for decision in kind_decision(pipe, scenes, strengths, steps=args.steps, seed=args.seed)
+                for decision in kind_decision(
+                    pipe, scenes, args.kind_decision, steps=args.steps, seed=args.seed
+                )
             ]
         words = {}
         if args.words:

@@ -30,7 +30,8 @@
 # 0.999's average lags far behind the weights. MODEL_FLAGS passes the base's sizes (e.g.
 # MODEL_FLAGS="--model-dim-heads 2 --model-head-dim 64"; default: the packaged base's).
 # WORLD_FLAGS trains in a reduced world (e.g. WORLD_FLAGS="--max-shapes 1 --world-sizes large
-# --edited-fraction 0"; the prior is then read in that world, with no verdict).
+# --edited-fraction 0"; the prior is then read in that world, with no verdict). TRAIN_FLAGS
+# passes any other flag of scripts/train_world_backbone.py (e.g. TRAIN_FLAGS=--zero-init).
 # Needs the package importable (pip install -e ., or PYTHONPATH=src); see docs/proving_ground.md.
 set -euo pipefail
 out=${1:?usage: scripts/gpu_world_base.sh OUT_DIR [MINUTES] [DEVICE]}
@@ -53,7 +54,8 @@ train() {
     python scripts/train_world_backbone.py --device "$device" --batch-size "$video_batch" \
         --image-batch-size "$image_batch" --image-step-every 2 --per-step-data \
         --data-workers "$workers" --warmup-steps 500 --learning-rate 1e-3 --text-lr-scale 3 \
-        --edited-fraction 0.2 --ema-decay "$ema_decay" "$compile" --seed 1 ${MODEL_FLAGS:-} ${WORLD_FLAGS:-} "$@"
+        --edited-fraction 0.2 --ema-decay "$ema_decay" "$compile" --seed 1 ${MODEL_FLAGS:-} ${WORLD_FLAGS:-} \
+        ${TRAIN_FLAGS:-} "$@"
 }
 if [ ! -e "$out/run/state.pt" ]; then  # a fresh run: size its schedule from the probe's speed
     rm -rf "$out/probe-run" "$out/probe-base"

@@ -355,3 +355,31 @@ def test_reading_a_missing_or_corrupt_run_state_is_a_one_line_error(tmp_path):
     with pytest.raises(UserError, match="not a world base training state"):
         base_from_state(garbage, tmp_path / "base")
     assert not (tmp_path / "base").exists()
+
+
+def test_zero_init_starts_every_block_as_the_identity_and_then_trains(tmp_path, small_world_config):
+    """`zero_init`: the fresh transformer predicts exactly zero (every residual branch and the
+    final projection start at zero), and a few steps move those projections off zero."""
+    from imvideoedit.world.backbone_training import build_trainer
+
+    torch.set_num_threads(1)
+    config = BackboneTrainingConfig(
+        model=small_world_config,
+        batch_size=2,
+        max_steps=3,
+        warmup_steps=1,
+        image_step_every=2,
+        zero_init=True,
+    )
+    components, _, _, _ = build_trainer(config, "cpu")
+    transformer = components["transformer"]
+    latents = torch.randn(1, 3, 1, 32, 32)
+    text = torch.randn(1, 8, small_world_config.text_dim)
+    out = transformer(hidden_states=latents, timestep=torch.tensor([500.0]), encoder_hidden_states=text)[0]
+    assert torch.count_nonzero(out) == 0
+    assert torch.count_nonzero(transformer.blocks[0].ffn.net[2].weight) == 0
+
+    base = train_backbone(config, tmp_path / "run", tmp_path / "base", log=lambda m: None)
+    trained = _weights(base)
+    assert torch.count_nonzero(trained["proj_out.weight"]) > 0
+    assert torch.count_nonzero(trained["blocks.0.attn1.to_out.0.weight"]) > 0

@@ -74,3 +74,21 @@ def test_kind_decision_runs_on_a_small_base(small_world_base):
     results = kind_decision(load_base_pipeline(small_world_base), scenes, strengths=(0.3, 1.0), steps=3)
     assert results[0].sigma < results[1].sigma == 1.0
     assert all(0.0 <= r.render_kind <= r.present and 0.0 <= r.caption_kind <= r.present for r in results)
+
+
+def test_the_prior_script_refuses_bad_strengths_and_worlds_in_one_line():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "world_prior.py"
+    for flags, message in (
+        (["--kind-decision", "0,2"], "strengths must be in (0, 1]"),
+        (["--kind-decision", "half"], "not comma-separated numbers"),
+        (["--max-shapes", "0"], "max_shapes must be 1..7"),
+        (["--world-sizes", "huge"], "sizes must be distinct values"),
+        (["--full-world", "--max-shapes", "1"], "--full-world reads in the whole world"),
+    ):
+        done = subprocess.run([sys.executable, str(script), *flags], capture_output=True, text=True)
+        assert done.returncode != 0 and message in done.stderr.strip().splitlines()[-1], done.stderr[-500:]
+        assert "Traceback" not in done.stderr

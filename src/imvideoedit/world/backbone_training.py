@@ -32,6 +32,7 @@ from imvideoedit.world.base_model import (
     build_world_components,
     model_config_metadata,
     save_world_base,
+    zero_residual_outputs,
 )
 from imvideoedit.world.scene import WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
@@ -79,6 +80,11 @@ class BackboneTrainingConfig:
     # written by this trainer, of the same model sizes): lets runs on machines that keep no
     # state add up through the bases they write. The optimizer and the EMA start afresh.
     init_base: str = ""
+    # Fresh weights with every block's attention and FFN output projections and the final
+    # projection at zero (`zero_residual_outputs`): each block starts as the identity, as DiT's
+    # adaLN-Zero starts its blocks, which trains a diffusion transformer from scratch faster.
+    # The architecture is unchanged; a base trained so loads as any other.
+    zero_init: bool = False
     checkpoint_minutes: float = 5.0
     seed: int = 0
     # Each step's batch from its own stream seeded by (seed, step), so worker processes can draw
@@ -135,6 +141,8 @@ def build_trainer(
     (its state replaces them)."""
     torch.manual_seed(config.seed)
     components = build_world_components(config.model, seed=config.seed)
+    if config.zero_init:
+        zero_residual_outputs(components["transformer"])
     if config.init_base and not resuming:
         load_base_weights(components, config.init_base, config.model)
     on_gpu = torch.device(device).type == "cuda"

@@ -144,6 +144,20 @@ def build_world_components(config: WorldModelConfig = WorldModelConfig(), seed: 
     }
 
 
+@torch.no_grad()
+def zero_residual_outputs(transformer) -> None:
+    """Zero the output projection of every residual branch (self- and cross-attention, FFN) of a
+    `WanTransformer3DModel` and its final projection, so that each block starts as the identity
+    and the model's first prediction is zero (DiT's adaLN-Zero idea, reached through the output
+    projections since Wan's gates also carry the timestep's projection)."""
+    layers = [transformer.proj_out]
+    for block in transformer.blocks:
+        layers += [block.attn1.to_out[0], block.attn2.to_out[0], block.ffn.net[2]]
+    for layer in layers:
+        layer.weight.zero_()
+        layer.bias.zero_()
+
+
 def save_world_base(components: dict, directory: str | os.PathLike, metadata: dict[str, str]) -> Path:
     """Write the base in diffusers layout; the transformer's safetensors carries `metadata`."""
     from diffusers import WanPipeline
