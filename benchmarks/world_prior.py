@@ -34,7 +34,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from imvideoedit.errors import UserError
-from imvideoedit.world.scene import FULL_WORLD
+from imvideoedit.world.scene import FULL_WORLD, MAX_SHAPES
 from imvideoedit.world.world_flags import add_world_flags, world_from_args
 
 
@@ -79,8 +79,9 @@ def main() -> None:
         "--kind-decision",
         type=_strengths,
         default=(),
-        help="comma-separated strengths (e.g. 0.3,0.5,0.7,0.9): sample from the noised renders with "
-        "other kind words, and report which kind comes back",
+        help="comma-separated strengths in (0, 1] (e.g. 0.3,0.5,0.7,0.9; the share of --steps run, "
+        "rounded down): sample unguided from the noised renders with other kind words, and report "
+        "which kind comes back",
     )
     parser.add_argument(
         "--full-world",
@@ -90,7 +91,7 @@ def main() -> None:
     parser.add_argument(
         "--max-shapes", type=int, default=None, help="objects per scene (default: the base's)"
     )
-    add_world_flags(parser, unset="the base's")
+    add_world_flags(parser, default_help="the base's")
     args = parser.parse_args()
     world_flags = [
         name for name, value in vars(args).items() if name.startswith("world_") and value is not None
@@ -111,11 +112,13 @@ def main() -> None:
             if args.state
             else (args.base or committed_base())
         )
-        world, max_shapes = (FULL_WORLD, 3) if args.full_world else base_world(base)
+        world, max_shapes = (FULL_WORLD, MAX_SHAPES) if args.full_world else base_world(base)
         try:  # flags given override the base's own world, one field at a time
             world = world_from_args(args, world)
             max_shapes = max_shapes if args.max_shapes is None else args.max_shapes
-            world.check_objects(max_shapes)
+            world.check_max_shapes(max_shapes)
+            if args.kind_decision and len(world.shape_kinds) < 2:
+                raise ValueError("--kind-decision needs a world of two shape kinds or more")
         except ValueError as error:
             raise UserError(str(error)) from error
         pipe = load_base_pipeline(base).to(args.device)  # noise is drawn on the CPU either way
@@ -159,7 +162,7 @@ def main() -> None:
                     "renders": round(response.renders, 4),
                     "ratio": round(response.ratio, 3),
                 }
-    whole_world = world.is_full and max_shapes == 3
+    whole_world = world.is_full and max_shapes == MAX_SHAPES
     print(
         json.dumps(
             {
@@ -168,7 +171,8 @@ def main() -> None:
                 "frames": args.frames,
                 # the bar is on videos of the whole world
                 "passed": report.passed if args.frames > 1 and whole_world else None,
-                "world": "whole" if whole_world else {**asdict(world), "max_shapes": max_shapes},
+                "world": {**asdict(world), "max_shapes": max_shapes},
+                "whole_world": whole_world,
                 "steps": args.steps,
                 **({"word_response": words} if words else {}),
                 **({"kind_decision": decisions} if decisions else {}),

@@ -383,3 +383,16 @@ def test_zero_init_starts_every_block_as_the_identity_and_then_trains(tmp_path, 
     trained = _weights(base)
     assert torch.count_nonzero(trained["proj_out.weight"]) > 0
     assert torch.count_nonzero(trained["blocks.0.attn1.to_out.0.weight"]) > 0
+
+
+def test_a_base_samples_with_the_shift_it_trained_with(tmp_path, small_world_config):
+    """A run with another sigma shift writes that shift into the base's scheduler, and so does a
+    base read from its run state (the prior then samples as the run trained)."""
+    torch.set_num_threads(1)
+    config = BackboneTrainingConfig(
+        model=small_world_config, batch_size=1, max_steps=1, warmup_steps=1, sigma_shift=2.0
+    )
+    written = train_backbone(config, tmp_path / "run", tmp_path / "base", log=lambda m: None)
+    from_state = base_from_state(tmp_path / "run" / "state.pt", tmp_path / "from-state")
+    for base in (written, from_state):
+        assert json.loads((base / "scheduler" / "scheduler_config.json").read_text())["shift"] == 2.0

@@ -25,6 +25,21 @@ def test_other_kinds_change_every_kind_and_nothing_else():
         for other in others:
             assert replace(shape, kind=other.shapes[index].kind) == other.shapes[index]
     assert all(other.background == scene.background for other in others)
+    # In a world of two kinds, the other kind is the world's other one.
+    two = ("square", "circle")
+    for shape in with_other_kinds(_as_square(scene), 1, two).shapes:
+        assert shape.kind == "circle"
+
+
+def _as_square(scene):
+    return replace(scene, shapes=tuple(replace(s, kind="square") for s in scene.shapes))
+
+
+def test_a_world_of_one_kind_has_no_decision_to_read():
+    import pytest
+
+    with pytest.raises(ValueError, match="two kinds or more"):
+        kind_decision(None, prior_scenes(1), strengths=(1.0,), kinds=("circle",))
 
 
 class _Oracle(torch.nn.Module):

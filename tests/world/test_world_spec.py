@@ -3,6 +3,7 @@ trained in one records it, and the prior reads that base in its own world."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -76,7 +77,7 @@ def test_a_reduced_world_draws_only_its_words():
 )
 def test_bad_worlds_are_refused(spec, max_shapes, message):
     with pytest.raises(ValueError, match=message):
-        WorldSpec(**spec).check_objects(max_shapes)
+        WorldSpec(**spec).check_max_shapes(max_shapes)
 
 
 def test_a_reduced_world_trains_on_plain_scenes_only():
@@ -111,7 +112,7 @@ def test_a_base_records_its_world_and_the_prior_reads_it_there(tmp_path, small_w
     assert own.returncode == 0, own.stderr[-2000:]
     report = json.loads(own.stdout)
     assert report["world"]["shape_colours"] == ["red"] and report["world"]["max_shapes"] == 1
-    assert report["passed"] is None  # the bar is set on the whole world
+    assert report["passed"] is None and report["whole_world"] is False  # the bar is set on the whole world
     assert report["objects"] == 2 and report["present_truth"] == 1.0
 
     whole = subprocess.run(
@@ -119,14 +120,29 @@ def test_a_base_records_its_world_and_the_prior_reads_it_there(tmp_path, small_w
     )
     assert whole.returncode == 0, whole.stderr[-2000:]
     report = json.loads(whole.stdout)
-    assert report["world"] == "whole" and report["passed"] in (True, False)
+    assert report["whole_world"] is True and report["passed"] in (True, False)
+
+    # One flag given: that field changes, the others stay the base's.
+    merged = subprocess.run(
+        common + ["--base", str(base), "--world-sizes", "large"], capture_output=True, text=True, env=env
+    )
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    world = json.loads(merged.stdout)["world"]
+    assert (world["sizes"], world["shape_colours"], world["max_shapes"]) == (["large"], ["red"], 1)
+
+    # A resumed run must keep its world.
+    from imvideoedit.errors import UserError
+
+    other = dataclasses.replace(config, world=dataclasses.replace(MINIMAL, sizes=("large",)), max_steps=3)
+    with pytest.raises(UserError, match="started in another world"):
+        train_backbone(other, tmp_path / "run", tmp_path / "base-2", log=lambda m: None)
 
 
 def test_a_base_without_a_training_config_is_read_in_the_whole_world(small_world_base):
     assert base_world(small_world_base) == (FULL_WORLD, 3)
 
 
-def test_training_script_takes_a_reduced_world_and_refuses_a_bad_one(tmp_path):
+def test_training_script_refuses_a_bad_world_in_one_line():
     script = REPO / "scripts" / "train_world_backbone.py"
     common = [sys.executable, str(script), "--max-steps", "1", "--batch-size", "1", "--warmup-steps", "1"]
     bad = subprocess.run(common + ["--world-sizes", "huge"], capture_output=True, text=True)
@@ -134,6 +150,30 @@ def test_training_script_takes_a_reduced_world_and_refuses_a_bad_one(tmp_path):
     assert "Traceback" not in bad.stderr
     edited = subprocess.run(common + ["--world-sizes", "small"], capture_output=True, text=True)
     assert edited.returncode == 2 and "edited_fraction to 0" in edited.stderr
+    both = subprocess.run(
+        common + ["--zero-init", "--init-base", "somewhere"], capture_output=True, text=True
+    )
+    assert both.returncode == 2 and "choose one" in both.stderr
+
+
+def test_edits_need_every_word_not_the_same_order_or_pan():
+    every = WorldSpec(sizes=("large", "small"), pan_probability=0.0)
+    assert every.has_every_word and not every.is_full
+    BackboneTrainingConfig(world=every, edited_fraction=0.2)  # edits draw only words it has
+    assert not MINIMAL.has_every_word
+
+
+def test_training_batches_come_from_the_run_world():
+    from imvideoedit.world.scene import SHAPE_COLOURS
+    from imvideoedit.world.training_batches import draw_batch, step_batch
+
+    config = BackboneTrainingConfig(
+        world=MINIMAL, max_shapes=1, edited_fraction=0.0, batch_size=6, text_dropout=0.0, per_step_data=True
+    )
+    for batch in (draw_batch(np.random.default_rng(0), config, 0), step_batch(config, 3)):
+        for prompt in batch.prompts:
+            assert prompt == f"a small red {prompt.split()[3]} moves over a plain blue background"
+            assert not {word for word in prompt.split() if word in SHAPE_COLOURS} - {"red", "blue"}
 
 
 def test_word_response_swaps_only_the_words_a_world_varies(monkeypatch):
@@ -151,7 +191,7 @@ def test_word_response_swaps_only_the_words_a_world_varies(monkeypatch):
         background_kinds=("plain",),
         background_colours=("blue",),
     )
-    world.check_objects(1)
+    world.check_max_shapes(1)
     results = {r.attribute: r for r in word_response(None, count=2, steps=1, world=world)}
     assert set(results) == {"kind", "colour"}
     assert results["kind"].ratio == 0.0 and results["colour"].renders > 0

@@ -34,7 +34,7 @@ from imvideoedit.world.base_model import (
     save_world_base,
     zero_residual_outputs,
 )
-from imvideoedit.world.scene import WorldSpec
+from imvideoedit.world.scene import MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
 
 PRECISIONS = ("fp32", "bf16")  # BackboneTrainingConfig.precision
@@ -64,10 +64,11 @@ class BackboneTrainingConfig:
     ema_decay: float = 0.999
     sigma_shift: float = WORLD_FLOW_SHIFT
     edited_fraction: float = 0.3  # share of clips that are edited scenes (zoom, light, style, outlines)
-    max_shapes: int = 3  # objects per scene, 1..max_shapes (fewer: an easier world to learn first)
+    max_shapes: int = MAX_SHAPES  # objects per scene, 1..max_shapes (fewer: an easier world to learn first)
     # The words the scenes draw from (default: the whole world). A reduced world is an easier one
     # to learn first (then `init_base` the whole world from it), or tells which factor holds a
-    # base back. Edits draw from the whole world, so a reduced world trains on plain scenes only.
+    # base back. Edits draw from the whole world's words, so a world without all of them trains
+    # on unedited scenes only (edited_fraction 0).
     world: WorldSpec = field(default_factory=WorldSpec)
     text_dropout: float = 0.1  # empty prompt, so the base supports classifier-free guidance
     # The loss on the pixels the world's shapes cover, relative to the rest's (1: plain MSE).
@@ -103,12 +104,14 @@ class BackboneTrainingConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.object_loss_weight <= 0:
             raise ValueError(f"object_loss_weight must be positive, got {self.object_loss_weight}")
-        self.world.check_objects(self.max_shapes)
-        if not self.world.is_full and self.edited_fraction > 0:
+        self.world.check_max_shapes(self.max_shapes)
+        if not self.world.has_every_word and self.edited_fraction > 0:
             raise ValueError(
-                "a reduced world trains on plain scenes (edits draw from the whole world's words): "
-                f"set edited_fraction to 0, not {self.edited_fraction}"
+                "a world without every word trains on unedited scenes (edits draw from the whole "
+                f"world's words): set edited_fraction to 0, not {self.edited_fraction}"
             )
+        if self.zero_init and self.init_base:
+            raise ValueError("zero_init and init_base both set the starting weights: choose one")
 
 
 def to_latents(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -140,7 +143,7 @@ def build_trainer(
     by `text_lr_scale`). The weights start from `config.init_base` unless the run is `resuming`
     (its state replaces them)."""
     torch.manual_seed(config.seed)
-    components = build_world_components(config.model, seed=config.seed)
+    components = build_world_components(config.model, seed=config.seed, sigma_shift=config.sigma_shift)
     if config.zero_init:
         zero_residual_outputs(components["transformer"])
     if config.init_base and not resuming:
@@ -287,7 +290,9 @@ def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, 
     if not isinstance(state, dict) or weights not in state or "config" not in state:
         raise UserError(f"{state_path} is not a world base training state (no {weights!r} weights)")
     config = WorldModelConfig(**state["config"]["model"])
-    components = build_world_components(config)
+    components = build_world_components(
+        config, sigma_shift=state["config"].get("sigma_shift", WORLD_FLOW_SHIFT)
+    )
     _trained_modules(components).load_state_dict(state[weights])
     metadata = {
         **model_config_metadata(config),
@@ -298,13 +303,28 @@ def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, 
 
 
 def base_world(base_dir: str | os.PathLike) -> tuple[WorldSpec, int]:
-    """The (world, max_shapes) a base was trained in, from its metadata; the whole world and 3
-    objects for a base that records no training config."""
-    saved = json.loads(base_metadata(base_dir).get("training_config", "{}"))
+    """The (world, max_shapes) a base was trained in, from its metadata; the whole world for a
+    base that records no training config."""
     try:
-        return WorldSpec(**saved.get("world", {})), int(saved.get("max_shapes", 3))
-    except (TypeError, ValueError) as error:
+        return _saved_world(json.loads(base_metadata(base_dir).get("training_config", "{}")))
+    except (TypeError, ValueError, AttributeError) as error:
         raise UserError(f"{base_dir} records a world this version cannot read: {error}") from error
+
+
+def _saved_world(saved: dict) -> tuple[WorldSpec, int]:
+    """(world, max_shapes) of a saved training config (before worlds were recorded: the whole)."""
+    return WorldSpec(**saved.get("world", {})), int(saved.get("max_shapes", MAX_SHAPES))
+
+
+def _check_same_world(saved: dict, config: BackboneTrainingConfig) -> None:
+    """A run resumes in the world it started in: another world would be recorded as the whole
+    run's, and read in by the prior."""
+    if _saved_world(saved) != (config.world, config.max_shapes):
+        world, max_shapes = _saved_world(saved)
+        raise UserError(
+            f"this run was started in another world ({asdict(world)}, max_shapes {max_shapes}): "
+            "resume it with the same --world-* and --max-shapes, or start a new run folder"
+        )
 
 
 def train_backbone(
@@ -342,6 +362,7 @@ def train_backbone(
         # On the CPU: the random generators' states must stay there; load_state_dict copies the
         # weights and the optimizer's moments to the parameters' device.
         state = torch.load(state_path, weights_only=False, map_location="cpu")
+        _check_same_world(state["config"], config)
         modules.load_state_dict(state["modules"])
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(with_settings_of(optimizer, state["optimizer"]))

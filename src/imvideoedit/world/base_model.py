@@ -96,8 +96,11 @@ def build_world_tokenizer():
     return build_tokenizer(WORLD_WORDS, max_length=WORLD_TEXT_LENGTH)
 
 
-def build_world_components(config: WorldModelConfig = WorldModelConfig(), seed: int = 0) -> dict:
-    """Freshly initialised transformer + text encoder, and the tokenizer, VAE and scheduler."""
+def build_world_components(
+    config: WorldModelConfig = WorldModelConfig(), seed: int = 0, sigma_shift: float = WORLD_FLOW_SHIFT
+) -> dict:
+    """Freshly initialised transformer + text encoder, and the tokenizer, VAE and scheduler (its
+    `sigma_shift`: a base samples with the shift it trained with)."""
     from diffusers import FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
 
@@ -134,7 +137,7 @@ def build_world_components(config: WorldModelConfig = WorldModelConfig(), seed: 
             decoder_start_token_id=tokenizer.pad_token_id,
         )
     )
-    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=WORLD_FLOW_SHIFT)
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=sigma_shift)
     return {
         "transformer": transformer,
         "vae": PixelSpaceVAE(),
@@ -154,6 +157,8 @@ def zero_residual_outputs(transformer) -> None:
     for block in transformer.blocks:
         layers += [block.attn1.to_out[0], block.attn2.to_out[0], block.ffn.net[2]]
     for layer in layers:
+        if not isinstance(layer, torch.nn.Linear):  # a diffusers change must fail here, loudly
+            raise TypeError(f"expected a Linear output projection in WanTransformer3DModel, got {layer!r}")
         layer.weight.zero_()
         layer.bias.zero_()
 

@@ -58,6 +58,7 @@ def variants(scene: Scene, attribute: str, world: WorldSpec = FULL_WORLD) -> lis
 
 def response_scenes(count: int, seed: int = 11, size: int = 32, world: WorldSpec = FULL_WORLD) -> list[Scene]:
     """One-object images of `world`, without a pan."""
+    world.check_max_shapes(1)
     rng = np.random.default_rng(seed)
     still = replace(world, pan_probability=0.0)
     return [sample_scene(rng, size=size, frames=1, max_shapes=1, world=still) for _ in range(count)]

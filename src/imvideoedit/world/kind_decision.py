@@ -33,21 +33,39 @@ class KindDecision:
     caption_kind: float  # share present and read as the caption's (other) kind in every frame
 
 
-def with_other_kinds(scene: Scene, offset: int) -> Scene:
-    """`scene` with every object's kind moved `offset` (1-4) places along `SHAPE_KINDS`."""
-    shapes = tuple(
-        replace(s, kind=SHAPE_KINDS[(SHAPE_KINDS.index(s.kind) + offset) % len(SHAPE_KINDS)])
-        for s in scene.shapes
-    )
+def with_other_kinds(scene: Scene, offset: int, kinds: tuple[str, ...] = SHAPE_KINDS) -> Scene:
+    """`scene` with every object's kind moved `offset` places along `kinds` (the world's; an
+    offset from 1 to len(kinds) - 1 gives each object another kind)."""
+    shapes = tuple(replace(s, kind=kinds[(kinds.index(s.kind) + offset) % len(kinds)]) for s in scene.shapes)
     return replace(scene, shapes=shapes)
 
 
-@torch.no_grad()
 def sample_from_renders(
-    pipe, scenes: list[Scene], told: list[Scene], strength: float, steps: int = 30, seed: int = 0
+    pipe,
+    scenes: list[Scene],
+    told: list[Scene],
+    strength: float,
+    steps: int = 30,
+    seed: int = 0,
+    batch: int = 8,
 ) -> tuple[list[np.ndarray], float]:
-    """The base's samples (T, H, W, 3) uint8 for the captions of `told`, started from the renders
-    of `scenes` noised to where the last `strength` share of `steps` begins; and that level."""
+    """The base's unguided samples (T, H, W, 3) uint8 for the captions of `told`, started from
+    the renders of `scenes` noised to where the last `strength` share of `steps` begins (rounded
+    down to whole steps, at least one); and that noise level. `batch` scenes at a time."""
+    videos: list[np.ndarray] = []
+    sigma = float("nan")
+    for start in range(0, len(scenes), batch):
+        chunk, sigma = _sample_chunk(
+            pipe, scenes[start : start + batch], told[start : start + batch], strength, steps, seed + start
+        )
+        videos += chunk
+    return videos, sigma
+
+
+@torch.no_grad()
+def _sample_chunk(
+    pipe, scenes: list[Scene], told: list[Scene], strength: float, steps: int, seed: int
+) -> tuple[list[np.ndarray], float]:
     transformer, scheduler = pipe.transformer, pipe.scheduler
     device = transformer.device
     scheduler.set_timesteps(steps, device=device)
@@ -80,10 +98,20 @@ def sample_from_renders(
 
 
 def kind_decision(
-    pipe, scenes: list[Scene], strengths: tuple[float, ...], steps: int = 30, seed: int = 0
+    pipe,
+    scenes: list[Scene],
+    strengths: tuple[float, ...],
+    steps: int = 30,
+    seed: int = 0,
+    kinds: tuple[str, ...] = SHAPE_KINDS,
 ) -> list[KindDecision]:
-    """For each strength: the share of objects drawn as the render's kind and as the caption's."""
-    told = [with_other_kinds(scene, 1 + index % (len(SHAPE_KINDS) - 1)) for index, scene in enumerate(scenes)]
+    """For each strength: the share of objects drawn as the render's kind and as the caption's
+    (each object's kind word changed to another of `kinds`, the world's: at least two)."""
+    if len(kinds) < 2:
+        raise ValueError(f"the kind decision needs a world of two kinds or more, got {list(kinds)}")
+    told = [
+        with_other_kinds(scene, 1 + index % (len(kinds) - 1), kinds) for index, scene in enumerate(scenes)
+    ]
     results = []
     for strength in strengths:
         videos, sigma = sample_from_renders(pipe, scenes, told, strength, steps, seed)

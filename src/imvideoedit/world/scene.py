@@ -30,6 +30,7 @@ LIGHTS: dict[str, tuple[float, float, float]] = {
     "cool": (0.6, 0.8, 1.0),
 }
 STYLES = ("plain", "hatched", "inverted", "outlined")
+MAX_SHAPES = 3  # the whole world's objects per scene: 1 to 3
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class WorldSpec:
         if not 0.0 <= self.pan_probability <= 1.0:
             raise ValueError(f"world pan_probability must be in [0, 1], got {self.pan_probability}")
 
-    def check_objects(self, max_shapes: int) -> None:
+    def check_max_shapes(self, max_shapes: int) -> None:
         """Raise ValueError unless scenes of up to `max_shapes` objects can be drawn: the objects'
         colours are distinct, and the background uses none of them."""
         if not 1 <= max_shapes <= len(self.shape_colours):
@@ -80,7 +81,13 @@ class WorldSpec:
 
     @property
     def is_full(self) -> bool:
+        """The whole world, drawn exactly as it always was (its words in their order, its pan)."""
         return self == WorldSpec()
+
+    @property
+    def has_every_word(self) -> bool:
+        """Every word of the whole world, in whatever order: what an edit may draw on is in it."""
+        return all(set(getattr(self, name)) == set(words) for name, words in WORLD_WORD_SETS.items())
 
 
 WORLD_WORD_SETS = {  # WorldSpec's word fields and the values each may take
@@ -162,7 +169,7 @@ def sample_background(
     colours = [c for c in world.background_colours if c not in avoid]
     if len(colours) > 1:
         a, b = rng.choice(colours, size=2, replace=False)
-    else:  # a plain-only world with one colour left (WorldSpec.check_objects allows no other case)
+    else:  # a plain-only world with one colour left (WorldSpec.check_max_shapes allows no other case)
         a, b = colours[0], Background.colour_b
     vertical = bool(rng.integers(0, 2))
     shift_u, shift_v = sample_pattern_offset(rng)
@@ -185,10 +192,11 @@ def sample_scene(
     rng: np.random.Generator,
     size: int = 32,
     frames: int = 9,
-    max_shapes: int = 3,
+    max_shapes: int = MAX_SHAPES,
     world: WorldSpec = FULL_WORLD,
 ) -> Scene:
-    """A random scene of `world`: a background and 1..max_shapes shapes of distinct colours."""
+    """A random scene of `world`: a background and 1..max_shapes shapes of distinct colours
+    (`world.check_max_shapes(max_shapes)` says whether the world can draw them)."""
     shapes: list[Shape] = []
     for _ in range(int(rng.integers(1, max_shapes + 1))):
         shapes.append(sample_shape(rng, size, tuple(s.colour for s in shapes), world))

@@ -22,6 +22,7 @@ from imvideoedit.world.render import render, shape_mask
 from imvideoedit.world.scene import (
     COLOURS,
     FULL_WORLD,
+    MAX_SHAPES,
     SHAPE_KINDS,
     SIZES,
     Scene,
@@ -71,10 +72,11 @@ def prior_scenes(
     seed: int = 7,
     size: int = 32,
     frames: int = 9,
-    max_shapes: int = 3,
+    max_shapes: int = MAX_SHAPES,
     world: WorldSpec = FULL_WORLD,
 ) -> list[Scene]:
     """Plain-look scenes of `world` (no edits, so every object keeps its palette colour)."""
+    world.check_max_shapes(max_shapes)
     rng = np.random.default_rng(seed)
     return [
         sample_scene(rng, size=size, frames=frames, max_shapes=max_shapes, world=world) for _ in range(count)
@@ -235,7 +237,7 @@ def prior_report(
     guidance: float = 1.0,
     seed: int = 0,
     frames: int = 9,
-    max_shapes: int = 3,
+    max_shapes: int = MAX_SHAPES,
     world: WorldSpec = FULL_WORLD,
 ) -> tuple[PriorReport, list[np.ndarray], list[Scene]]:
     """Sample `count` videos and measure them against the renders of the same scenes.

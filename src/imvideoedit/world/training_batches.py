@@ -19,7 +19,7 @@ import numpy as np
 
 from imvideoedit.world.edits import sample_edit
 from imvideoedit.world.render import object_mask, render
-from imvideoedit.world.scene import FULL_WORLD, WorldSpec, caption, sample_scene
+from imvideoedit.world.scene import FULL_WORLD, MAX_SHAPES, WorldSpec, caption, sample_scene
 
 if TYPE_CHECKING:
     from imvideoedit.world.backbone_training import BackboneTrainingConfig
@@ -42,7 +42,7 @@ def sample_clip(
     size: int,
     frames: int,
     edited_fraction: float = 0.3,
-    max_shapes: int = 3,
+    max_shapes: int = MAX_SHAPES,
     one_frame: bool = False,
     with_mask: bool = False,
     world: WorldSpec = FULL_WORLD,

@@ -16,17 +16,19 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(word.strip() for word in text.split(",") if word.strip())
 
 
-def add_world_flags(parser: argparse.ArgumentParser, unset: str = "all") -> None:
+def add_world_flags(parser: argparse.ArgumentParser, default_help: str = "all") -> None:
     """--world-shape-kinds circle,square ... (comma-separated words) and --world-pan-probability.
-    A flag not given stays None: `world_from_args` then takes the value from elsewhere (`unset`
-    says where, in the help)."""
+    A flag not given stays None: `world_from_args` then takes the value from elsewhere
+    (`default_help` says where, in the help)."""
     for field in dataclasses.fields(WorldSpec):
         flag = f"--world-{field.name.replace('_', '-')}"
         if field.name in WORLD_WORD_SETS:
             choices = ",".join(WORLD_WORD_SETS[field.name])
-            parser.add_argument(flag, type=_words, default=None, help=f"from {choices} (default: {unset})")
+            parser.add_argument(
+                flag, type=_words, default=None, help=f"from {choices} (default: {default_help})"
+            )
         else:
-            parser.add_argument(flag, type=float, default=None, help=f"(default: {unset})")
+            parser.add_argument(flag, type=float, default=None, help=f"(default: {default_help})")
 
 
 def world_from_args(args: argparse.Namespace, start: WorldSpec = FULL_WORLD) -> WorldSpec:
