@@ -83,8 +83,8 @@ class BackboneTrainingConfig:
     init_base: str = ""
     # Fresh weights with every block's attention and FFN output projections and the final
     # projection at zero (`zero_residual_outputs`): each block starts as the identity, as DiT's
-    # adaLN-Zero starts its blocks, which trains a diffusion transformer from scratch faster.
-    # The architecture is unchanged; a base trained so loads as any other.
+    # adaLN-Zero starts its blocks. Measured (docs/proving_ground.md): 7 points more kinds in a
+    # one-object world at equal steps, none in the whole world. The architecture is unchanged.
     zero_init: bool = False
     checkpoint_minutes: float = 5.0
     seed: int = 0
