@@ -35,7 +35,7 @@ from pathlib import Path
 
 from imvideoedit.errors import UserError
 from imvideoedit.world.scene import FULL_WORLD, MAX_SHAPES
-from imvideoedit.world.world_flags import add_world_flags, world_from_args
+from imvideoedit.world.world_flags import add_world_flags, given_world_fields, world_from_args
 
 
 def _strengths(text: str) -> tuple[float, ...]:
@@ -93,10 +93,7 @@ def main() -> None:
     )
     add_world_flags(parser, default_help="the base's")
     args = parser.parse_args()
-    world_flags = [
-        name for name, value in vars(args).items() if name.startswith("world_") and value is not None
-    ]
-    if args.full_world and (args.max_shapes is not None or world_flags):
+    if args.full_world and (args.max_shapes is not None or given_world_fields(args)):
         parser.error("--full-world reads in the whole world: give it no --world-* or --max-shapes")
 
     import numpy as np
@@ -147,7 +144,12 @@ def main() -> None:
             decisions = [
                 {key: round(value, 3) for key, value in asdict(decision).items()}
                 for decision in kind_decision(
-                    pipe, scenes, args.kind_decision, steps=args.steps, seed=args.seed
+                    pipe,
+                    scenes,
+                    args.kind_decision,
+                    steps=args.steps,
+                    seed=args.seed,
+                    kinds=world.shape_kinds,
                 )
             ]
         words = {}

@@ -130,6 +130,16 @@ def test_a_base_records_its_world_and_the_prior_reads_it_there(tmp_path, small_w
     world = json.loads(merged.stdout)["world"]
     assert (world["sizes"], world["shape_colours"], world["max_shapes"]) == (["large"], ["red"], 1)
 
+    # The kind decision reads in the world's kinds, and needs two of them.
+    two = ["--base", str(base), "--world-shape-kinds", "circle,square", "--kind-decision", "1.0"]
+    decided = subprocess.run(common + two, capture_output=True, text=True, env=env)
+    assert decided.returncode == 0, decided.stderr[-2000:]
+    assert json.loads(decided.stdout)["kind_decision"][0]["sigma"] == 1.0
+    one = ["--base", str(base), "--world-shape-kinds", "circle", "--kind-decision", "1.0"]
+    refused = subprocess.run(common + one, capture_output=True, text=True, env=env)
+    assert refused.returncode != 0 and "two shape kinds or more" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
     # A resumed run must keep its world.
     from imvideoedit.errors import UserError
 

@@ -319,8 +319,8 @@ def _saved_world(saved: dict) -> tuple[WorldSpec, int]:
 def _check_same_world(saved: dict, config: BackboneTrainingConfig) -> None:
     """A run resumes in the world it started in: another world would be recorded as the whole
     run's, and read in by the prior."""
-    if _saved_world(saved) != (config.world, config.max_shapes):
-        world, max_shapes = _saved_world(saved)
+    world, max_shapes = _saved_world(saved)
+    if (world, max_shapes) != (config.world, config.max_shapes):
         raise UserError(
             f"this run was started in another world ({asdict(world)}, max_shapes {max_shapes}): "
             "resume it with the same --world-* and --max-shapes, or start a new run folder"

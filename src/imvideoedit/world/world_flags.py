@@ -31,11 +31,12 @@ def add_world_flags(parser: argparse.ArgumentParser, default_help: str = "all") 
             parser.add_argument(flag, type=float, default=None, help=f"(default: {default_help})")
 
 
+def given_world_fields(args: argparse.Namespace) -> dict:
+    """The WorldSpec fields whose --world-* flag was given, with their values."""
+    values = {field.name: getattr(args, f"world_{field.name}") for field in dataclasses.fields(WorldSpec)}
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def world_from_args(args: argparse.Namespace, start: WorldSpec = FULL_WORLD) -> WorldSpec:
     """The world the flags name; a flag not given keeps `start`'s value. Raises ValueError."""
-    given = {
-        field.name: getattr(args, f"world_{field.name}")
-        for field in dataclasses.fields(WorldSpec)
-        if getattr(args, f"world_{field.name}") is not None
-    }
-    return dataclasses.replace(start, **given)
+    return dataclasses.replace(start, **given_world_fields(args))
