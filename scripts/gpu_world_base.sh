@@ -31,7 +31,7 @@
 # MODEL_FLAGS="--model-dim-heads 2 --model-head-dim 64"; default: the packaged base's).
 # WORLD_FLAGS trains in a reduced world (e.g. WORLD_FLAGS="--max-shapes 1 --world-sizes large
 # --edited-fraction 0"; the prior is then read in that world, with no verdict). TRAIN_FLAGS
-# passes any other flag of scripts/train_world_backbone.py (e.g. TRAIN_FLAGS=--zero-init).
+# passes any other flag of scripts/train_world_backbone.py (e.g. TRAIN_FLAGS="--optimizer muon").
 # Needs the package importable (pip install -e ., or PYTHONPATH=src); see docs/proving_ground.md.
 set -euo pipefail
 out=${1:?usage: scripts/gpu_world_base.sh OUT_DIR [MINUTES] [DEVICE]}

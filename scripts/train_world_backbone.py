@@ -19,6 +19,7 @@ import sys
 
 from imvideoedit.world.backbone_training import PRECISIONS, BackboneTrainingConfig, train_backbone
 from imvideoedit.world.base_model import WorldModelConfig
+from imvideoedit.world.muon_optimizer import OPTIMIZERS
 from imvideoedit.world.world_flags import add_world_flags, world_from_args
 
 
@@ -45,6 +46,8 @@ def main() -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
         elif field.name == "precision":
             parser.add_argument(flag, choices=PRECISIONS, default=field.default)
+        elif field.name == "optimizer":
+            parser.add_argument(flag, choices=OPTIMIZERS, default=field.default)
         else:
             parser.add_argument(flag, type=type(field.default), default=field.default)
     for field in dataclasses.fields(WorldModelConfig):  # the base's sizes: --model-head-dim 64 ...

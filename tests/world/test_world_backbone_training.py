@@ -151,13 +151,14 @@ def test_training_script_takes_the_model_sizes_and_refuses_workers_on_a_shared_s
     refused = subprocess.run(common + ["--data-workers", "2"], capture_output=True, text=True)
     assert refused.returncode == 2 and "needs --per-step-data" in refused.stderr
     assert "Traceback" not in refused.stderr
-    refused = subprocess.run(common + ["--precision", "fp16"], capture_output=True, text=True)
-    assert refused.returncode == 2 and "invalid choice" in refused.stderr
+    for flag, value in (("--precision", "fp16"), ("--optimizer", "sgd")):
+        refused = subprocess.run(common + [flag, value], capture_output=True, text=True)
+        assert refused.returncode == 2 and "invalid choice" in refused.stderr
 
     done = subprocess.run(
         common
         + sizes
-        + ["--per-step-data", "--precision", "bf16"]
+        + ["--per-step-data", "--precision", "bf16", "--optimizer", "muon"]
         + ["--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "base")],
         capture_output=True,
         text=True,
@@ -171,6 +172,7 @@ def test_training_script_takes_the_model_sizes_and_refuses_workers_on_a_shared_s
     assert (model["dim_heads"], model["head_dim"], model["num_layers"]) == (2, 16, 1)
     assert json.loads(metadata["training_config"])["per_step_data"] is True
     assert json.loads(metadata["training_config"])["precision"] == "bf16"
+    assert json.loads(metadata["training_config"])["optimizer"] == "muon"
     with safe_open(str(weights), "pt") as handle:  # autocast: the weights themselves stay float32
         assert {handle.get_tensor(name).dtype for name in handle.keys()} == {torch.float32}  # noqa: SIM118
     assert "--per-step-data" in metadata["command"]
@@ -396,3 +398,50 @@ def test_a_base_samples_with_the_shift_it_trained_with(tmp_path, small_world_con
     from_state = base_from_state(tmp_path / "run" / "state.pt", tmp_path / "from-state")
     for base in (written, from_state):
         assert json.loads((base / "scheduler" / "scheduler_config.json").read_text())["shift"] == 2.0
+
+
+def test_muon_steps_the_hidden_matrices_adamw_the_rest_and_a_run_resumes_exactly(
+    tmp_path, small_world_config
+):
+    """`--optimizer muon`: every trained parameter is stepped by exactly one of the two parts
+    (Muon: the blocks' 2D weights), a killed run resumes to the same weights, and a run resumed
+    with the other optimizer is refused in one line."""
+    import pytest
+
+    from imvideoedit.errors import UserError
+    from imvideoedit.world.backbone_training import build_trainer
+    from imvideoedit.world.muon_optimizer import MuonWithAdamW, is_hidden_matrix
+
+    torch.set_num_threads(1)
+    config = BackboneTrainingConfig(
+        model=small_world_config,
+        batch_size=2,
+        max_steps=4,
+        warmup_steps=2,
+        image_step_every=2,
+        optimizer="muon",
+    )
+    _, modules, _, optimizer = build_trainer(config, "cpu")
+    assert isinstance(optimizer, MuonWithAdamW)
+    stepped = [id(p) for group in optimizer.param_groups for p in group["params"]]
+    assert sorted(stepped) == sorted(id(p) for p in modules.parameters())  # each once, none left out
+    muon_params = {id(p) for group in optimizer.parts["muon"].param_groups for p in group["params"]}
+    hidden = {id(p) for n, p in modules["transformer"].named_parameters() if is_hidden_matrix(n, p)}
+    assert muon_params == hidden and all(
+        p.ndim == 2 for group in optimizer.parts["muon"].param_groups for p in group["params"]
+    )
+    assert [g["scale"] for g in optimizer.param_groups] == [1.0, 1.0, config.text_lr_scale]
+
+    straight = train_backbone(config, tmp_path / "run-a", tmp_path / "base-a", log=lambda m: None)
+    assert (
+        train_backbone(config, tmp_path / "run-b", tmp_path / "base-b", log=lambda m: None, stop_at=2) is None
+    )
+    resumed = train_backbone(config, tmp_path / "run-b", tmp_path / "base-b", log=lambda m: None)
+    a, b = _weights(straight), _weights(resumed)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    adamw_run = BackboneTrainingConfig(**{**config.__dict__, "optimizer": "adamw"})
+    with pytest.raises(UserError, match="started with --optimizer muon"):
+        train_backbone(adamw_run, tmp_path / "run-b", tmp_path / "base-c", log=lambda m: None)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        BackboneTrainingConfig(optimizer="sgd")

@@ -34,6 +34,7 @@ from imvideoedit.world.base_model import (
     save_world_base,
     zero_residual_outputs,
 )
+from imvideoedit.world.muon_optimizer import ADAMW_BETAS, OPTIMIZERS, MuonWithAdamW
 from imvideoedit.world.scene import MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
 
@@ -98,10 +99,15 @@ class BackboneTrainingConfig:
     # bound by launching its many small kernels, which compiling fuses (costs compile time at
     # the start: graphs for video steps and for image steps). The saved weights do not change.
     compile: bool = False
+    # "muon": Muon for the transformer blocks' hidden matrices, AdamW for the rest
+    # (`muon_optimizer`); measured ahead of AdamW per step (docs/proving_ground.md, "Muon").
+    optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.object_loss_weight <= 0:
             raise ValueError(f"object_loss_weight must be positive, got {self.object_loss_weight}")
         self.world.check_max_shapes(self.max_shapes)
@@ -136,12 +142,12 @@ def draw_noise(shape: torch.Size, generator: torch.Generator, device: torch.devi
 
 def build_trainer(
     config: BackboneTrainingConfig, device: torch.device | str, resuming: bool = False
-) -> tuple[dict, torch.nn.ModuleDict, torch.nn.ModuleDict, torch.optim.Optimizer]:
+) -> tuple[dict, torch.nn.ModuleDict, torch.nn.ModuleDict, torch.optim.Optimizer | MuonWithAdamW]:
     """A fresh run's parts: the world components, the trained modules on `device` (the same
     transformer and text encoder objects as in the components; compiled in place with
-    `config.compile`), their EMA copy and the optimizer (the text encoder's learning rate scaled
-    by `text_lr_scale`). The weights start from `config.init_base` unless the run is `resuming`
-    (its state replaces them)."""
+    `config.compile`), their EMA copy and the optimizer (`config.optimizer`; the text encoder's
+    learning rate scaled by `text_lr_scale`). The weights start from `config.init_base` unless
+    the run is `resuming` (its state replaces them)."""
     torch.manual_seed(config.seed)
     components = build_world_components(config.model, seed=config.seed, sigma_shift=config.sigma_shift)
     if config.zero_init:
@@ -159,23 +165,35 @@ def build_trainer(
     if config.compile:  # in place: parameter names (state files, the EMA's) stay as they are
         for module in modules.values():
             module.compile(dynamic=False)
+    if config.optimizer == "muon":
+        optimizer = MuonWithAdamW(
+            modules["transformer"],
+            modules["text_encoder"],
+            config.learning_rate,
+            config.weight_decay,
+            config.text_lr_scale,
+            fused=on_gpu,
+        )
+        return components, modules, ema, optimizer
     optimizer = torch.optim.AdamW(
         [
             {"params": list(modules["transformer"].parameters()), "scale": 1.0},
             {"params": list(modules["text_encoder"].parameters()), "scale": config.text_lr_scale},
         ],
         lr=config.learning_rate,
-        betas=(0.9, 0.99),
+        betas=ADAMW_BETAS,
         weight_decay=config.weight_decay,
         fused=on_gpu,  # one kernel for all parameters: a small model's step is launch-bound
     )
     return components, modules, ema, optimizer
 
 
-def with_settings_of(optimizer: torch.optim.Optimizer, saved: dict) -> dict:
+def with_settings_of(optimizer: torch.optim.Optimizer | MuonWithAdamW, saved: dict) -> dict:
     """A saved optimizer state with `optimizer`'s own group settings (fused, text_lr_scale's
     "scale", betas, weight decay): what a run resumes is its moments and step counts, while its
     settings are this run's, so a state saved by an older or CPU run resumes fused on a GPU."""
+    if isinstance(optimizer, MuonWithAdamW):
+        return {name: with_settings_of(part, saved[name]) for name, part in optimizer.parts.items()}
     groups = [
         {**old, **{k: v for k, v in new.items() if k != "params"}}
         for old, new in zip(saved["param_groups"], optimizer.param_groups, strict=True)
@@ -186,7 +204,7 @@ def with_settings_of(optimizer: torch.optim.Optimizer, saved: dict) -> dict:
 def training_step(
     modules: torch.nn.ModuleDict,
     ema_parameters: list[torch.Tensor],
-    optimizer: torch.optim.Optimizer,
+    optimizer: torch.optim.Optimizer | MuonWithAdamW,
     tokenizer,
     batch: Batch,
     generator: torch.Generator,
@@ -316,9 +334,16 @@ def _saved_world(saved: dict) -> tuple[WorldSpec, int]:
     return WorldSpec(**saved.get("world", {})), int(saved.get("max_shapes", MAX_SHAPES))
 
 
-def _check_same_world(saved: dict, config: BackboneTrainingConfig) -> None:
-    """A run resumes in the world it started in: another world would be recorded as the whole
-    run's, and read in by the prior."""
+def _check_resumable(saved: dict, config: BackboneTrainingConfig) -> None:
+    """A run resumes in the world it started in (another world would be recorded as the whole
+    run's, and read in by the prior), and with the optimizer it started with (its state is
+    that optimizer's)."""
+    started_with = saved.get("optimizer", "adamw")
+    if started_with != config.optimizer:
+        raise UserError(
+            f"this run was started with --optimizer {started_with}: resume it with the same, "
+            "or start a new run folder"
+        )
     world, max_shapes = _saved_world(saved)
     if (world, max_shapes) != (config.world, config.max_shapes):
         raise UserError(
@@ -362,7 +387,7 @@ def train_backbone(
         # On the CPU: the random generators' states must stay there; load_state_dict copies the
         # weights and the optimizer's moments to the parameters' device.
         state = torch.load(state_path, weights_only=False, map_location="cpu")
-        _check_same_world(state["config"], config)
+        _check_resumable(state["config"], config)
         modules.load_state_dict(state["modules"])
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(with_settings_of(optimizer, state["optimizer"]))
