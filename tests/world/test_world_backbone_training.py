@@ -406,6 +406,8 @@ def test_muon_steps_the_hidden_matrices_adamw_the_rest_and_a_run_resumes_exactly
     """`--optimizer muon`: every trained parameter is stepped by exactly one of the two parts
     (Muon: the blocks' 2D weights), a killed run resumes to the same weights, and a run resumed
     with the other optimizer is refused in one line."""
+    import dataclasses
+
     import pytest
 
     from imvideoedit.errors import UserError
@@ -440,7 +442,7 @@ def test_muon_steps_the_hidden_matrices_adamw_the_rest_and_a_run_resumes_exactly
     a, b = _weights(straight), _weights(resumed)
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
-    adamw_run = BackboneTrainingConfig(**{**config.__dict__, "optimizer": "adamw"})
+    adamw_run = dataclasses.replace(config, optimizer="adamw")
     with pytest.raises(UserError, match="started with --optimizer muon"):
         train_backbone(adamw_run, tmp_path / "run-b", tmp_path / "base-c", log=lambda m: None)
     with pytest.raises(ValueError, match="optimizer must be one of"):
