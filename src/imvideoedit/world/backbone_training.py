@@ -34,7 +34,7 @@ from imvideoedit.world.base_model import (
     save_world_base,
     zero_residual_outputs,
 )
-from imvideoedit.world.muon_optimizer import ADAMW_BETAS, OPTIMIZERS, MuonWithAdamW
+from imvideoedit.world.muon_optimizer import OPTIMIZERS, MuonWithAdamW, muon, split_hidden_matrices
 from imvideoedit.world.scene import MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
 
@@ -165,26 +165,24 @@ def build_trainer(
     if config.compile:  # in place: parameter names (state files, the EMA's) stay as they are
         for module in modules.values():
             module.compile(dynamic=False)
-    if config.optimizer == "muon":
-        optimizer = MuonWithAdamW(
-            modules["transformer"],
-            modules["text_encoder"],
-            config.learning_rate,
-            config.weight_decay,
-            config.text_lr_scale,
-            fused=on_gpu,
-        )
-        return components, modules, ema, optimizer
+    # Muon takes the transformer blocks' hidden matrices (`--optimizer muon`); AdamW the rest.
+    hidden, rest = (
+        split_hidden_matrices(modules["transformer"])
+        if config.optimizer == "muon"
+        else ([], list(modules["transformer"].parameters()))
+    )
     optimizer = torch.optim.AdamW(
         [
-            {"params": list(modules["transformer"].parameters()), "scale": 1.0},
+            {"params": rest, "scale": 1.0},
             {"params": list(modules["text_encoder"].parameters()), "scale": config.text_lr_scale},
         ],
         lr=config.learning_rate,
-        betas=ADAMW_BETAS,
+        betas=(0.9, 0.99),
         weight_decay=config.weight_decay,
         fused=on_gpu,  # one kernel for all parameters: a small model's step is launch-bound
     )
+    if hidden:
+        optimizer = MuonWithAdamW(muon(hidden, config.learning_rate, config.weight_decay), optimizer)
     return components, modules, ema, optimizer
 
 

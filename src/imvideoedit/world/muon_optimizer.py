@@ -20,7 +20,6 @@ import torch
 from imvideoedit.errors import UserError
 
 OPTIMIZERS = ("adamw", "muon")  # BackboneTrainingConfig.optimizer
-ADAMW_BETAS = (0.9, 0.99)
 
 
 def is_hidden_matrix(name: str, parameter: torch.Tensor) -> bool:
@@ -28,48 +27,37 @@ def is_hidden_matrix(name: str, parameter: torch.Tensor) -> bool:
     return name.startswith("blocks.") and parameter.ndim == 2
 
 
-class MuonWithAdamW:
-    """Muon for the transformer's hidden matrices; AdamW for its other parameters and for the
-    whole text encoder (a learning-rate `scale` per group, as the world trainer's AdamW has).
-    Muon's step is scaled to AdamW's size (`adjust_lr_fn="match_rms_adamw"`), so one learning
-    rate and one schedule serve both."""
+def split_hidden_matrices(transformer: torch.nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """(the hidden matrices, every other parameter) of `transformer`, in its parameter order."""
+    hidden, rest = [], []
+    for name, parameter in transformer.named_parameters():
+        (hidden if is_hidden_matrix(name, parameter) else rest).append(parameter)
+    if not hidden:
+        raise ValueError("Muon found no hidden matrices (blocks.*, 2D) in the transformer")
+    return hidden, rest
 
-    def __init__(
-        self,
-        transformer: torch.nn.Module,
-        text_encoder: torch.nn.Module,
-        learning_rate: float,
-        weight_decay: float,
-        text_lr_scale: float,
-        fused: bool = False,
-    ) -> None:
-        if not hasattr(torch.optim, "Muon"):
-            raise UserError(
-                f"--optimizer muon needs torch >= 2.9 (torch.optim.Muon); this is torch {torch.__version__}"
-            )
-        hidden, rest = [], []
-        for name, parameter in transformer.named_parameters():
-            (hidden if is_hidden_matrix(name, parameter) else rest).append(parameter)
-        if not hidden:
-            raise ValueError("Muon found no hidden matrices (blocks.*, 2D) in the transformer")
-        self.parts = {
-            "muon": torch.optim.Muon(
-                [{"params": hidden, "scale": 1.0}],
-                lr=learning_rate,
-                weight_decay=weight_decay,
-                adjust_lr_fn="match_rms_adamw",
-            ),
-            "adamw": torch.optim.AdamW(
-                [
-                    {"params": rest, "scale": 1.0},
-                    {"params": list(text_encoder.parameters()), "scale": text_lr_scale},
-                ],
-                lr=learning_rate,
-                betas=ADAMW_BETAS,
-                weight_decay=weight_decay,
-                fused=fused,
-            ),
-        }
+
+def muon(hidden: list[torch.Tensor], learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Muon over `hidden`, its step scaled to AdamW's size (`adjust_lr_fn="match_rms_adamw"`), so
+    one learning rate and one schedule serve both optimizers; one group of `scale` 1."""
+    if not hasattr(torch.optim, "Muon"):
+        raise UserError(
+            f"--optimizer muon needs torch >= 2.9 (torch.optim.Muon); this is torch {torch.__version__}"
+        )
+    return torch.optim.Muon(
+        [{"params": hidden, "scale": 1.0}],
+        lr=learning_rate,
+        weight_decay=weight_decay,
+        adjust_lr_fn="match_rms_adamw",
+    )
+
+
+class MuonWithAdamW:
+    """A Muon optimizer (the transformer's hidden matrices) and an AdamW (every other trained
+    parameter, with the world trainer's learning-rate `scale` per group) stepped as one."""
+
+    def __init__(self, muon: torch.optim.Optimizer, adamw: torch.optim.Optimizer) -> None:
+        self.parts = {"muon": muon, "adamw": adamw}
 
     @property
     def param_groups(self) -> list[dict]:
