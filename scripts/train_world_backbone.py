@@ -8,6 +8,11 @@ world, to learn first or to find which factor holds a base back:
     python scripts/train_world_backbone.py ... --max-shapes 1 --world-shape-colours red \
         --world-sizes small --world-background-kinds plain --world-background-colours blue \
         --world-pan-probability 0 --edited-fraction 0
+
+In a small VAE's latents (scripts/train_world_vae.py; 4x smaller in space and time), with one
+token per latent position:
+
+    python scripts/train_world_backbone.py ... --vae runs/world-vae/vae --model-patch 1
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from imvideoedit.world.backbone_training import PRECISIONS, BackboneTrainingConf
 from imvideoedit.world.base_model import WorldModelConfig
 from imvideoedit.world.muon_optimizer import OPTIMIZERS
 from imvideoedit.world.world_flags import add_world_flags, world_from_args
+from imvideoedit.world.world_vae import load_world_vae
 
 
 def main() -> None:
@@ -51,13 +57,20 @@ def main() -> None:
         else:
             parser.add_argument(flag, type=type(field.default), default=field.default)
     for field in dataclasses.fields(WorldModelConfig):  # the base's sizes: --model-head-dim 64 ...
+        if field.name == "latent_channels":  # set by --vae: its z_dim (pixels: 3)
+            continue
         parser.add_argument(f"--model-{field.name.replace('_', '-')}", type=int, default=field.default)
     add_world_flags(parser)  # a reduced world: --world-shape-colours red --world-sizes small ...
     args = parser.parse_args()
     if args.data_workers and not args.per_step_data:
         parser.error("--data-workers needs --per-step-data (one shared stream cannot be drawn ahead)")
     model = WorldModelConfig(
-        **{f.name: getattr(args, f"model_{f.name}") for f in dataclasses.fields(WorldModelConfig)}
+        latent_channels=load_world_vae(args.vae).config.z_dim if args.vae else 3,
+        **{
+            f.name: getattr(args, f"model_{f.name}")
+            for f in dataclasses.fields(WorldModelConfig)
+            if f.name != "latent_channels"
+        },
     )
     try:
         world = world_from_args(args)

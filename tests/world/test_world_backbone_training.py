@@ -69,9 +69,9 @@ def test_image_steps_take_their_own_batch_size_and_can_come_first(tmp_path, smal
     def steps_of(**overrides) -> list[tuple[int, int]]:
         seen: list[tuple[int, int]] = []
 
-        def recording(videos, device="cpu"):
+        def recording(videos, device="cpu", vae=None):
             seen.append((videos.shape[0], videos.shape[1]))  # (clips, frames)
-            return real(videos, device)
+            return real(videos, device, vae)
 
         monkeypatch.setattr(training, "to_latents", recording)
         config = BackboneTrainingConfig(

@@ -55,6 +55,7 @@ class _Ignores:
         config = type("C", (), {"in_channels": 3})
 
     tokenizer = None
+    vae_scale_factor_temporal = vae_scale_factor_spatial = 1  # pixels are its latents
 
 
 def test_a_base_that_ignores_words_reads_zero(monkeypatch):

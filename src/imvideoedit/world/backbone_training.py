@@ -24,6 +24,7 @@ from imvideoedit.atomic_write import atomic_path
 from imvideoedit.errors import UserError
 from imvideoedit.flow_matching import add_noise, shift_sigmas, velocity_target
 from imvideoedit.text_encoding import embed_tokens, tokenize_prompts
+from imvideoedit.vae_latents import encode_pixels
 from imvideoedit.world.base_model import (
     WORLD_FLOW_SHIFT,
     WorldModelConfig,
@@ -37,6 +38,7 @@ from imvideoedit.world.base_model import (
 from imvideoedit.world.muon_optimizer import OPTIMIZERS, MuonWithAdamW, muon, split_hidden_matrices
 from imvideoedit.world.scene import MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
+from imvideoedit.world.world_vae import load_world_vae, vae_from_state, vae_provenance, vae_state
 
 PRECISIONS = ("fp32", "bf16")  # BackboneTrainingConfig.precision
 LATENT_STD = 0.5  # PixelSpaceVAE's latents_std: pixels in [-1, 1] divided by 0.5
@@ -102,6 +104,10 @@ class BackboneTrainingConfig:
     # "muon": Muon for the transformer blocks' hidden matrices, AdamW for the rest
     # (`muon_optimizer`); measured ahead of AdamW per step (docs/proving_ground.md, "Muon").
     optimizer: str = "adamw"
+    # A trained world VAE folder (`world_vae`, scripts/train_world_vae.py): the base learns in its
+    # latents (frozen) and is written with it; "": on pixels (`PixelSpaceVAE`), as the packaged
+    # base. model.latent_channels must be its z_dim (the script sets it).
+    vae: str = ""
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -116,15 +122,19 @@ class BackboneTrainingConfig:
                 "a world without every word trains on unedited scenes (edits draw from the whole "
                 f"world's words): set edited_fraction to 0, not {self.edited_fraction}"
             )
+        if self.vae and self.object_loss_weight != 1.0:
+            raise ValueError("object_loss_weight weights pixels: it cannot be used with a vae (latents)")
         if self.zero_init and self.init_base:
             raise ValueError("zero_init and init_base both set the starting weights: choose one")
 
 
-def to_latents(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 (b, T, H, W, 3) -> normalised pixel latents (b, 3, T, H, W) on `device` (the bytes
-    travel, a quarter of the floats, and the arithmetic runs there)."""
+def to_latents(videos: np.ndarray, device: torch.device | str = "cpu", vae=None) -> torch.Tensor:
+    """uint8 (b, T, H, W, 3) -> normalised latents on `device` (the bytes travel, a quarter of the
+    floats, and the arithmetic runs there): the pixels themselves (b, 3, T, H, W), or with a
+    world `vae` (on `device`) its normalised latents (b, z, 1 + (T-1)/4, H/4, W/4)."""
     pixels = torch.from_numpy(videos).to(device).float().div(127.5).sub(1.0)
-    return pixels.permute(0, 4, 1, 2, 3).contiguous() / LATENT_STD
+    pixels = pixels.permute(0, 4, 1, 2, 3).contiguous()  # (b, 3, T, H, W)
+    return pixels / LATENT_STD if vae is None else encode_pixels(vae, pixels)
 
 
 def draw_noise(shape: torch.Size, generator: torch.Generator, device: torch.device | str) -> torch.Tensor:
@@ -148,8 +158,18 @@ def build_trainer(
     `config.compile`), their EMA copy and the optimizer (`config.optimizer`; the text encoder's
     learning rate scaled by `text_lr_scale`). The weights start from `config.init_base` unless
     the run is `resuming` (its state replaces them)."""
+    vae = load_world_vae(config.vae) if config.vae else None
+    if vae is not None and vae.config.z_dim != config.model.latent_channels:
+        raise UserError(
+            f"the VAE {config.vae} has {vae.config.z_dim} latent channels, the model "
+            f"{config.model.latent_channels}: set the model's latent_channels to {vae.config.z_dim}"
+        )
     torch.manual_seed(config.seed)
-    components = build_world_components(config.model, seed=config.seed, sigma_shift=config.sigma_shift)
+    components = build_world_components(
+        config.model, seed=config.seed, sigma_shift=config.sigma_shift, vae=vae
+    )
+    if vae is not None:
+        vae.to(device)
     if config.zero_init:
         zero_residual_outputs(components["transformer"])
     if config.init_base and not resuming:
@@ -210,16 +230,17 @@ def training_step(
     *,
     step: int,
     device: torch.device | str,
+    vae=None,
 ) -> torch.Tensor:
     """One rectified-flow step on a batch, the EMA updated after it; returns the loss, detached
     (reading it would wait for a GPU). `ema_parameters` are the EMA copy's parameters in
     `modules.parameters()` order. Prompts the workers tokenized (`batch.tokens`) are used as
-    they are."""
+    they are. `vae`: the frozen world VAE the base learns in (None: pixels)."""
     if batch.tokens is None:
         ids, mask = tokenize_prompts(tokenizer, batch.prompts)  # (b, L) each
     else:
         ids, mask = (torch.from_numpy(t) for t in batch.tokens)
-    x0 = to_latents(batch.videos, device)  # (b, 3, T, H, W)
+    x0 = to_latents(batch.videos, device, vae)  # (b, C, F, h, w): pixels, or a VAE's latents
     noise = draw_noise(x0.shape, generator, device)
     sigma = shift_sigmas(torch.rand(len(batch.videos), generator=generator), config.sigma_shift).to(device)
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
@@ -307,7 +328,9 @@ def base_from_state(state_path: str | os.PathLike, base_dir: str | os.PathLike, 
         raise UserError(f"{state_path} is not a world base training state (no {weights!r} weights)")
     config = WorldModelConfig(**state["config"]["model"])
     components = build_world_components(
-        config, sigma_shift=state["config"].get("sigma_shift", WORLD_FLOW_SHIFT)
+        config,
+        sigma_shift=state["config"].get("sigma_shift", WORLD_FLOW_SHIFT),
+        vae=vae_from_state(state["vae"]) if state.get("vae") else None,
     )
     _trained_modules(components).load_state_dict(state[weights])
     metadata = {
@@ -334,13 +357,18 @@ def _saved_world(saved: dict) -> tuple[WorldSpec, int]:
 
 def _check_resumable(saved: dict, config: BackboneTrainingConfig) -> None:
     """A run resumes in the world it started in (another world would be recorded as the whole
-    run's, and read in by the prior), and with the optimizer it started with (its state is
-    that optimizer's)."""
+    run's, and read in by the prior), with the optimizer it started with (its state is that
+    optimizer's), and in the latents it started in (`vae`)."""
     started_with = saved.get("optimizer", "adamw")
     if started_with != config.optimizer:
         raise UserError(
             f"this run was started with --optimizer {started_with}: resume it with the same, "
             "or start a new run folder"
+        )
+    if saved.get("vae", "") != config.vae:  # its weights learned that VAE's latents (or pixels)
+        raise UserError(
+            f"this run was started with --vae {saved.get('vae') or '(none: pixels)'}: resume it "
+            "with the same, or start a new run folder"
         )
     world, max_shapes = _saved_world(saved)
     if (world, max_shapes) != (config.world, config.max_shapes):
@@ -377,6 +405,7 @@ def train_backbone(
     state_path = run_dir / "state.pt"
     components, modules, ema, optimizer = build_trainer(config, device, resuming=state_path.exists())
     tokenizer = components["tokenizer"]
+    vae = components["vae"] if config.vae else None  # frozen, on `device`; None: pixels
     ema_parameters = list(ema.parameters())
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -406,6 +435,8 @@ def train_backbone(
                     "step": step,
                     "elapsed": elapsed_before + time.time() - start,
                     "config": asdict(config),
+                    # The VAE travels with the run, so its bases can be written from the state alone.
+                    "vae": vae_state(vae) if vae is not None else None,
                 },
                 tmp,
             )
@@ -431,6 +462,7 @@ def train_backbone(
                 config,
                 step=step,
                 device=device,
+                vae=vae,
             )
             step += 1
             losses.append(loss)  # read every 50 steps: no per-step wait on a GPU
@@ -456,6 +488,7 @@ def train_backbone(
 
     components["transformer"] = ema["transformer"].cpu()
     components["text_encoder"] = ema["text_encoder"].cpu()
+    components["vae"] = components["vae"].cpu()
     metadata = {
         **model_config_metadata(config.model),
         "training_config": json.dumps(asdict(config), sort_keys=True),
@@ -470,4 +503,8 @@ def train_backbone(
             before = {}
         metadata["init_base_training_steps"] = before.get("training_steps", "unknown")
         metadata["init_base_command"] = before.get("command", "unknown")
+    if config.vae:  # how the VAE was made (its own run's config, steps and command)
+        provenance = vae_provenance(config.vae)
+        metadata["vae_training_steps"] = provenance.get("training_steps", "unknown")
+        metadata["vae_command"] = provenance.get("command", "unknown")
     return save_world_base(components, base_dir, metadata)

@@ -1,9 +1,11 @@
-"""The world's text-to-video base: a small Wan transformer on pixels, with a small UMT5 encoder.
+"""The world's text-to-video base: a small Wan transformer on pixels (or a small VAE's latents),
+with a small UMT5 encoder.
 
 The base is a diffusers folder like any Wan base (model_index.json, transformer/, vae/,
 text_encoder/, tokenizer/, scheduler/), so the trainer, `ImVideoEditPipeline` and every command
 that takes `--base` use it exactly as they use Wan2.1. Its VAE is `PixelSpaceVAE` (pixels are
-the latents) and its tokenizer knows the world's words.
+the latents; the packaged base) or a small trained `AutoencoderKLWan` (`world_vae`), and its
+tokenizer knows the world's words.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ class WorldModelConfig:
     text_layers: int = 2
     text_heads: int = 4
     text_ffn: int = 128
+    # Channels of what the transformer denoises: 3 on pixels (`PixelSpaceVAE`), a world VAE's
+    # z_dim on its latents (`BackboneTrainingConfig.vae`; set from the VAE, not chosen).
+    latent_channels: int = 3
 
 
 def build_world_tokenizer():
@@ -97,23 +102,33 @@ def build_world_tokenizer():
 
 
 def build_world_components(
-    config: WorldModelConfig = WorldModelConfig(), seed: int = 0, sigma_shift: float = WORLD_FLOW_SHIFT
+    config: WorldModelConfig = WorldModelConfig(),
+    seed: int = 0,
+    sigma_shift: float = WORLD_FLOW_SHIFT,
+    vae=None,
 ) -> dict:
     """Freshly initialised transformer + text encoder, and the tokenizer, VAE and scheduler (its
-    `sigma_shift`: a base samples with the shift it trained with)."""
+    `sigma_shift`: a base samples with the shift it trained with). `vae`: a trained world VAE
+    (`world_vae`) whose latents the transformer works on; None: pixels (`PixelSpaceVAE`)."""
     from diffusers import FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
 
     from imvideoedit.pixel_space_vae import PixelSpaceVAE
 
+    latent_channels = 3 if vae is None else vae.config.z_dim
+    if config.latent_channels != latent_channels:
+        raise ValueError(
+            f"model latent_channels {config.latent_channels} does not match the "
+            f"{'pixels' if vae is None else 'VAE'} ({latent_channels} channels)"
+        )
     tokenizer = build_world_tokenizer()
     torch.manual_seed(seed)
     transformer = WanTransformer3DModel(
         patch_size=(1, config.patch, config.patch),
         num_attention_heads=config.dim_heads,
         attention_head_dim=config.head_dim,
-        in_channels=3,
-        out_channels=3,
+        in_channels=latent_channels,
+        out_channels=latent_channels,
         text_dim=config.text_dim,
         freq_dim=64,
         ffn_dim=config.ffn_dim,
@@ -140,7 +155,7 @@ def build_world_components(
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=sigma_shift)
     return {
         "transformer": transformer,
-        "vae": PixelSpaceVAE(),
+        "vae": PixelSpaceVAE() if vae is None else vae,
         "text_encoder": text_encoder,
         "tokenizer": tokenizer,
         "scheduler": scheduler,

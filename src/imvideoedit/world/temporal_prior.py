@@ -212,7 +212,14 @@ def sample_videos(
         chunk = scenes[start : start + batch]
         generator = torch.Generator().manual_seed(seed + start)
         frames, size = chunk[0].frames, chunk[0].size
-        latents = torch.randn(len(chunk), channels, frames, size, size, generator=generator)
+        shape = (  # (b, C, F, h, w): the pixels themselves, or a world VAE's latents
+            len(chunk),
+            channels,
+            (frames - 1) // pipe.vae_scale_factor_temporal + 1,
+            size // pipe.vae_scale_factor_spatial,
+            size // pipe.vae_scale_factor_spatial,
+        )
+        latents = torch.randn(shape, generator=generator)
         result = pipe(
             prompt=[caption(scene) for scene in chunk],
             negative_prompt=[""] * len(chunk),
