@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import os
 import sys
 import time
@@ -35,6 +34,7 @@ from imvideoedit.world.base_model import (
     save_world_base,
     zero_residual_outputs,
 )
+from imvideoedit.world.lr_schedule import warmup_cosine
 from imvideoedit.world.muon_optimizer import OPTIMIZERS, MuonWithAdamW, muon, split_hidden_matrices
 from imvideoedit.world.scene import MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
@@ -256,7 +256,9 @@ def training_step(
     )
 
     for group in optimizer.param_groups:
-        group["lr"] = config.learning_rate * group["scale"] * _lr_factor(step, config)
+        group["lr"] = (
+            config.learning_rate * group["scale"] * warmup_cosine(step, config.warmup_steps, config.max_steps)
+        )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
@@ -298,13 +300,6 @@ def load_base_weights(components: dict, base_dir: str | os.PathLike, model: Worl
     text_encoder = UMT5EncoderModel.from_pretrained(base, subfolder="text_encoder")
     components["transformer"].load_state_dict(transformer.state_dict())
     components["text_encoder"].load_state_dict(text_encoder.state_dict())
-
-
-def _lr_factor(step: int, config: BackboneTrainingConfig) -> float:
-    if step < config.warmup_steps:
-        return (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def _trained_modules(components: dict) -> torch.nn.ModuleDict:

@@ -17,7 +17,6 @@ fresh clips, so `vae_latents.encode_pixels` gives unit-scale latents as for Wan2
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -29,6 +28,7 @@ import torch
 
 from imvideoedit.atomic_write import atomic_directory, atomic_path
 from imvideoedit.errors import UserError
+from imvideoedit.world.lr_schedule import warmup_cosine
 from imvideoedit.world.scene import FULL_WORLD, MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import sample_clip
 
@@ -120,13 +120,6 @@ def vae_loss(vae, pixels: torch.Tensor, generator: torch.Generator, kl_weight: f
     return error.abs().mean() + error.square().mean() + kl_weight * kl
 
 
-def _lr_factor(step: int, config: VAETrainingConfig) -> float:
-    if step < config.warmup_steps:
-        return (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
 @torch.no_grad()
 def latent_statistics(vae, config: VAETrainingConfig) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of the posterior modes of `stats_clips` fresh clips."""
@@ -204,7 +197,7 @@ def train_world_vae(
         pixels = to_pixels(draw_vae_batch(rng, config, step)).to(device)  # (b, 3, T, H, W)
         loss = vae_loss(vae, pixels, generator, config.kl_weight)
         for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * _lr_factor(step, config)
+            group["lr"] = config.learning_rate * warmup_cosine(step, config.warmup_steps, config.max_steps)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
