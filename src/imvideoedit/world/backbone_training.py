@@ -38,7 +38,7 @@ from imvideoedit.world.lr_schedule import warmup_cosine
 from imvideoedit.world.muon_optimizer import OPTIMIZERS, MuonWithAdamW, muon, split_hidden_matrices
 from imvideoedit.world.scene import MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
-from imvideoedit.world.world_vae import load_world_vae, vae_from_state, vae_provenance, vae_state
+from imvideoedit.world.world_vae import load_world_vae, to_pixels, vae_from_state, vae_provenance, vae_state
 
 PRECISIONS = ("fp32", "bf16")  # BackboneTrainingConfig.precision
 LATENT_STD = 0.5  # PixelSpaceVAE's latents_std: pixels in [-1, 1] divided by 0.5
@@ -132,8 +132,7 @@ def to_latents(videos: np.ndarray, device: torch.device | str = "cpu", vae=None)
     """uint8 (b, T, H, W, 3) -> normalised latents on `device` (the bytes travel, a quarter of the
     floats, and the arithmetic runs there): the pixels themselves (b, 3, T, H, W), or with a
     world `vae` (on `device`) its normalised latents (b, z, 1 + (T-1)/4, H/4, W/4)."""
-    pixels = torch.from_numpy(videos).to(device).float().div(127.5).sub(1.0)
-    pixels = pixels.permute(0, 4, 1, 2, 3).contiguous()  # (b, 3, T, H, W)
+    pixels = to_pixels(videos, device)  # (b, 3, T, H, W)
     return pixels / LATENT_STD if vae is None else encode_pixels(vae, pixels)
 
 
@@ -159,11 +158,6 @@ def build_trainer(
     learning rate scaled by `text_lr_scale`). The weights start from `config.init_base` unless
     the run is `resuming` (its state replaces them)."""
     vae = load_world_vae(config.vae) if config.vae else None
-    if vae is not None and vae.config.z_dim != config.model.latent_channels:
-        raise UserError(
-            f"the VAE {config.vae} has {vae.config.z_dim} latent channels, the model "
-            f"{config.model.latent_channels}: set the model's latent_channels to {vae.config.z_dim}"
-        )
     torch.manual_seed(config.seed)
     components = build_world_components(
         config.model, seed=config.seed, sigma_shift=config.sigma_shift, vae=vae
@@ -255,10 +249,9 @@ def training_step(
         prediction.float(), velocity_target(x0, noise), batch.object_masks, config.object_loss_weight
     )
 
+    factor = warmup_cosine(step, config.warmup_steps, config.max_steps)
     for group in optimizer.param_groups:
-        group["lr"] = (
-            config.learning_rate * group["scale"] * warmup_cosine(step, config.warmup_steps, config.max_steps)
-        )
+        group["lr"] = config.learning_rate * group["scale"] * factor
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)

@@ -113,13 +113,14 @@ def build_world_components(
     from diffusers import FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
 
+    from imvideoedit.errors import UserError
     from imvideoedit.pixel_space_vae import PixelSpaceVAE
 
     latent_channels = 3 if vae is None else vae.config.z_dim
     if config.latent_channels != latent_channels:
-        raise ValueError(
-            f"model latent_channels {config.latent_channels} does not match the "
-            f"{'pixels' if vae is None else 'VAE'} ({latent_channels} channels)"
+        raise UserError(
+            f"the {'pixels have' if vae is None else 'VAE has'} {latent_channels} latent channels, "
+            f"the model {config.latent_channels}: set the model's latent_channels to {latent_channels}"
         )
     tokenizer = build_world_tokenizer()
     torch.manual_seed(seed)

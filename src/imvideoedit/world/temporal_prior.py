@@ -256,11 +256,19 @@ def prior_report(
     """
     scenes = prior_scenes(count, frames=frames, max_shapes=max_shapes, world=world)
     samples = sample_videos(pipe, scenes, steps=steps, guidance=guidance, seed=seed)
-    truths = [render(scene) for scene in scenes]
-    present, kind, flick, stable = measure(samples, scenes)
+    return read_against_renders(samples, scenes), samples, scenes
+
+
+def read_against_renders(
+    videos: list[np.ndarray], scenes: list[Scene], truths: list[np.ndarray] | None = None
+) -> PriorReport:
+    """The bar's reading of `videos` (a base's samples, or a VAE's reconstructions) next to the
+    same reading of the scenes' renders (`truths`, rendered here unless given)."""
+    truths = truths if truths is not None else [render(scene) for scene in scenes]
+    present, kind, flick, stable = measure(videos, scenes)
     present_t, kind_t, flick_t, stable_t = measure(truths, scenes)
-    report = PriorReport(
-        videos=count,
+    return PriorReport(
+        videos=len(videos),
         objects=sum(len(scene.shapes) for scene in scenes),
         present=present,
         present_truth=present_t,
@@ -271,4 +279,3 @@ def prior_report(
         stable_kind=stable,
         stable_kind_truth=stable_t,
     )
-    return report, samples, scenes

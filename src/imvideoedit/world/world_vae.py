@@ -92,9 +92,11 @@ def build_world_vae(config: WorldVAEConfig, seed: int = 0):
     )
 
 
-def to_pixels(videos: np.ndarray) -> torch.Tensor:
-    """uint8 (b, T, H, W, 3) -> float pixels in [-1, 1], (b, 3, T, H, W)."""
-    return torch.from_numpy(videos).float().div(127.5).sub(1.0).permute(0, 4, 1, 2, 3).contiguous()
+def to_pixels(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 (b, T, H, W, 3) -> float pixels in [-1, 1], (b, 3, T, H, W), on `device` (the bytes
+    travel, a quarter of the floats, and the arithmetic runs there)."""
+    pixels = torch.from_numpy(videos).to(device).float().div(127.5).sub(1.0)
+    return pixels.permute(0, 4, 1, 2, 3).contiguous()
 
 
 def draw_vae_batch(rng: np.random.Generator, config: VAETrainingConfig, step: int) -> np.ndarray:
@@ -194,7 +196,7 @@ def train_world_vae(
     losses: list[torch.Tensor] = []  # read every 50 steps: no per-step wait on a GPU
     last = config.max_steps if stop_at is None else min(stop_at, config.max_steps)
     while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
-        pixels = to_pixels(draw_vae_batch(rng, config, step)).to(device)  # (b, 3, T, H, W)
+        pixels = to_pixels(draw_vae_batch(rng, config, step), device)  # (b, 3, T, H, W)
         loss = vae_loss(vae, pixels, generator, config.kl_weight)
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * warmup_cosine(step, config.warmup_steps, config.max_steps)
@@ -293,11 +295,12 @@ def reconstruction_report(
     world: WorldSpec = FULL_WORLD,
 ) -> dict:
     """How much of the temporal-prior bar survives the VAE alone: the bar's reading of the
-    reconstructions of `count` plain-look clips of `world`, against the renders'. A base that
-    learns in this VAE's latents cannot read better than its reconstructions."""
+    reconstructions of `count` plain-look clips of `world`, against the renders' (a
+    `PriorReport`, as a dict), and their PSNR. A base that learns in this VAE's latents cannot
+    read better than its reconstructions."""
     from imvideoedit.world.ground_truth_metrics import psnr
     from imvideoedit.world.render import render
-    from imvideoedit.world.temporal_prior import measure, prior_scenes
+    from imvideoedit.world.temporal_prior import prior_scenes, read_against_renders
 
     scenes = prior_scenes(count, seed=seed, size=size, frames=frames, max_shapes=max_shapes, world=world)
     truths = [render(scene) for scene in scenes]
@@ -307,14 +310,7 @@ def reconstruction_report(
         decoded = vae.decode(vae.encode(pixels).latent_dist.mode()).sample.clamp(-1, 1)
         for video in decoded.permute(0, 2, 3, 4, 1).numpy():  # (T, H, W, 3)
             reconstructions.append(np.clip(np.rint((video + 1.0) * 127.5), 0, 255).astype(np.uint8))
-    present, kind, flick, stable = measure(reconstructions, scenes)
-    present_t, kind_t, flick_t, _ = measure(truths, scenes)
     return {
-        "videos": count,
         "psnr": float(np.mean([psnr(r, t) for r, t in zip(reconstructions, truths, strict=True)])),
-        "present": present,
-        "present_truth": present_t,
-        "kind": kind,
-        "kind_truth": kind_t,
-        "flicker_ratio": flick / max(flick_t, 1e-9),
+        **read_against_renders(reconstructions, scenes, truths).as_dict(),
     }
