@@ -73,6 +73,14 @@ def test_vae_trains_resumes_exactly_and_writes_a_diffusers_folder(tmp_path, tiny
             tmp_path / "vae-2",
             log=lambda m: None,
         )
+    # A longer --max-steps continues the ended run from where it stopped.
+    from dataclasses import replace
+
+    said: list[str] = []
+    longer = train_world_vae(
+        replace(TINY_VAE, max_steps=6), tmp_path / "run", tmp_path / "vae-3", log=said.append
+    )
+    assert said[0].startswith("resumed at step 4") and vae_provenance(longer)["training_steps"] == "6"
 
 
 def test_reconstruction_report_reads_the_bar_on_the_vaes_reconstructions(tiny_vae):
@@ -122,11 +130,27 @@ def test_a_base_learns_in_the_vaes_latents_and_samples_videos(tmp_path, tiny_vae
     with pytest.raises(UserError, match="started with --vae"):  # resumed on pixels: refused
         train_backbone(replace(config, vae="", model=small_world_config), tmp_path / "run-b", tmp_path / "x")
 
+    # --init-base takes a base that learned in the same VAE's latents, and only such a base.
+    from imvideoedit.world.backbone_training import same_latents
+
+    again = train_backbone(
+        replace(config, max_steps=0, init_base=str(straight)),
+        tmp_path / "run-c",
+        tmp_path / "base-c",
+        log=lambda m: None,
+    )
+    other = load_world_vae(tiny_vae)
+    assert same_latents(straight, other) and not same_latents(straight, None)
+    with torch.no_grad():
+        next(other.parameters()).add_(1e-3)
+    assert not same_latents(straight, other)
+
     pipe = load_base_pipeline(straight)
     assert type(pipe.vae).__name__ == "AutoencoderKLWan" and pipe.transformer.config.in_channels == 4
-    again = load_base_pipeline(resumed).transformer.state_dict()
-    for name, weight in pipe.transformer.state_dict().items():
-        torch.testing.assert_close(weight, again[name], rtol=0, atol=0, msg=name)
+    for other_base in (resumed, again):  # resumed exactly; started from `straight` exactly
+        weights = load_base_pipeline(other_base).transformer.state_dict()
+        for name, weight in pipe.transformer.state_dict().items():
+            torch.testing.assert_close(weight, weights[name], rtol=0, atol=0, msg=name)
     videos = sample_videos(pipe, prior_scenes(2), steps=2)
     assert [v.shape for v in videos] == [(9, 32, 32, 3)] * 2 and videos[0].dtype == np.uint8
 
@@ -210,3 +234,30 @@ def test_the_training_scripts_take_a_vae_end_to_end(tmp_path, tiny_vae):
     )
     assert missing.returncode != 0 and "not a VAE folder" in missing.stderr
     assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_object_weighted_reconstruction_keeps_the_plain_loss_without_shapes_and_trains(tmp_path, tiny_vae):
+    """`object_weight`: no shape pixels leaves the plain loss and shape pixels change it; a run
+    draws the same clips with or without the masks, and trains."""
+    from dataclasses import replace
+
+    from imvideoedit.world.world_vae import draw_vae_batch, vae_loss
+
+    torch.set_num_threads(1)
+    vae = load_world_vae(tiny_vae)
+    pixels = torch.rand(2, 3, 1, 32, 32) * 2 - 1
+    none = np.zeros((2, 1, 32, 32), dtype=bool)
+    plain = vae_loss(vae, pixels, torch.Generator().manual_seed(0), 0.0)
+    assert torch.allclose(plain, vae_loss(vae, pixels, torch.Generator().manual_seed(0), 0.0, none, 4.0))
+    some = none.copy()
+    some[:, :, :8, :8] = True
+    weighted = vae_loss(vae, pixels, torch.Generator().manual_seed(0), 0.0, some, 4.0)
+    assert not torch.allclose(plain, weighted)
+
+    config = replace(TINY_VAE, object_weight=4.0, max_steps=2)
+    clips, masks = draw_vae_batch(np.random.default_rng(3), config, 0)
+    same, no_masks = draw_vae_batch(np.random.default_rng(3), TINY_VAE, 0)
+    assert no_masks is None and masks.shape == clips.shape[:4] and masks.any() and (clips == same).all()
+    assert train_world_vae(config, tmp_path / "run", tmp_path / "vae", log=lambda m: None).is_dir()
+    with pytest.raises(ValueError, match="object_weight"):
+        replace(TINY_VAE, object_weight=0.0)

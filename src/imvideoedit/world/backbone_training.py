@@ -167,7 +167,7 @@ def build_trainer(
     if config.zero_init:
         zero_residual_outputs(components["transformer"])
     if config.init_base and not resuming:
-        load_base_weights(components, config.init_base, config.model)
+        load_base_weights(components, config.init_base, config.model, vae)
     on_gpu = torch.device(device).type == "cuda"
     if on_gpu:
         # TF32 tensor cores: several times float32's matmul rate, at a precision that this
@@ -276,10 +276,13 @@ def flow_loss(
     return (squared * weights).sum() / (weights.sum() * squared.shape[1])
 
 
-def load_base_weights(components: dict, base_dir: str | os.PathLike, model: WorldModelConfig) -> None:
+def load_base_weights(
+    components: dict, base_dir: str | os.PathLike, model: WorldModelConfig, vae=None
+) -> None:
     """Load a world base's transformer and text encoder weights into `components` (`init_base`).
-    The base must be of `model`'s sizes: its saved model config is compared first, so a mismatch
-    reads as one line, not as a state-dict error."""
+    The base must be of `model`'s sizes and have learned in the same latents as this run (`vae`,
+    or pixels when None): both are checked first, so a mismatch reads as one line, not as a
+    state-dict error or a run that quietly starts from weights meant for other latents."""
     from diffusers import WanTransformer3DModel
     from transformers import UMT5EncoderModel
 
@@ -289,10 +292,38 @@ def load_base_weights(components: dict, base_dir: str | os.PathLike, model: Worl
         raise UserError(
             f"--init-base {base} has model sizes {asdict(saved)}, this run asks for {asdict(model)}"
         )
+    if not same_latents(base, vae):
+        raise UserError(
+            f"--init-base {base} learned in other latents than this run's "
+            f"({'pixels' if vae is None else 'its --vae'}): start from a base trained with the same --vae"
+        )
     transformer = WanTransformer3DModel.from_pretrained(base, subfolder="transformer")
     text_encoder = UMT5EncoderModel.from_pretrained(base, subfolder="text_encoder")
     components["transformer"].load_state_dict(transformer.state_dict())
     components["text_encoder"].load_state_dict(text_encoder.state_dict())
+
+
+def same_latents(base: Path, vae=None) -> bool:
+    """Whether the base at `base` learned in `vae`'s latents (None: pixels): its `vae/` folder is
+    the same class, with the same weights and latent statistics."""
+    from safetensors.torch import load_file
+
+    config_path = base / "vae" / "config.json"
+    if not config_path.is_file():
+        raise UserError(f"{base} is not a world base (no vae/config.json)")
+    saved_config = json.loads(config_path.read_text())
+    if vae is None:
+        return saved_config.get("_class_name") == "PixelSpaceVAE"
+    if saved_config.get("_class_name") != type(vae).__name__:
+        return False
+    for key in ("latents_mean", "latents_std"):
+        if not np.allclose(saved_config.get(key, []), vae.config[key]):
+            return False
+    saved = {}
+    for weights in (base / "vae").glob("*.safetensors"):
+        saved.update(load_file(str(weights)))
+    own = vae.state_dict()
+    return saved.keys() == own.keys() and all(torch.equal(saved[k], own[k].cpu()) for k in own)
 
 
 def _trained_modules(components: dict) -> torch.nn.ModuleDict:

@@ -60,6 +60,9 @@ class VAETrainingConfig:
     learning_rate: float = 1e-3
     warmup_steps: int = 100
     kl_weight: float = 1e-4  # keeps the latents near unit scale; reconstruction comes first
+    # The reconstruction error on the shapes' pixels weighs this many times the rest's (1: plain
+    # means). The shapes are a small share of the pixels but all of what the bar reads.
+    object_weight: float = 1.0
     edited_fraction: float = 0.3  # edited looks (zoom, light, style, outlines) must reconstruct too
     checkpoint_minutes: float = 5.0
     seed: int = 0
@@ -70,6 +73,8 @@ class VAETrainingConfig:
             raise ValueError(f"size must be a multiple of {SPATIAL_FACTOR}, got {self.size}")
         if self.vae.temporal and (self.frames - 1) % 4:
             raise ValueError(f"a temporal VAE needs 4k+1 frames, got {self.frames}")
+        if self.object_weight <= 0:
+            raise ValueError(f"object_weight must be positive, got {self.object_weight}")
 
 
 def build_world_vae(config: WorldVAEConfig, seed: int = 0):
@@ -99,27 +104,49 @@ def to_pixels(videos: np.ndarray, device: torch.device | str = "cpu") -> torch.T
     return pixels.permute(0, 4, 1, 2, 3).contiguous()
 
 
-def draw_vae_batch(rng: np.random.Generator, config: VAETrainingConfig, step: int) -> np.ndarray:
-    """Step `step`'s uint8 batch (b, T, H, W, 3): clips on even steps, single frames on odd ones."""
+def draw_vae_batch(
+    rng: np.random.Generator, config: VAETrainingConfig, step: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Step `step`'s uint8 batch (b, T, H, W, 3), clips on even steps and single frames on odd
+    ones, and with an `object_weight` the shapes' pixels (b, T, H, W) (drawn without touching
+    `rng`, so the clips are the same either way)."""
     one_frame = step % 2 == 1
     count = config.images_per_step if one_frame else config.clips_per_step
-    clips = [
-        sample_clip(rng, config.size, config.frames, config.edited_fraction, one_frame=one_frame)[0]
+    with_mask = config.object_weight != 1.0
+    drawn = [
+        sample_clip(
+            rng, config.size, config.frames, config.edited_fraction, one_frame=one_frame, with_mask=with_mask
+        )
         for _ in range(count)
     ]
-    return np.stack(clips)
+    masks = np.stack([mask for _, _, mask in drawn]) if with_mask else None
+    return np.stack([clip for clip, _, _ in drawn]), masks
 
 
-def vae_loss(vae, pixels: torch.Tensor, generator: torch.Generator, kl_weight: float) -> torch.Tensor:
+def vae_loss(
+    vae,
+    pixels: torch.Tensor,
+    generator: torch.Generator,
+    kl_weight: float,
+    object_masks: np.ndarray | None = None,
+    object_weight: float = 1.0,
+) -> torch.Tensor:
     """L1 + MSE reconstruction of `pixels` (b, 3, T, H, W) from a posterior sample, plus
-    `kl_weight` times the KL to a unit Gaussian (per latent element)."""
+    `kl_weight` times the KL to a unit Gaussian (per latent element). With `object_masks`
+    (bool (b, T, H, W)) each pixel's error counts `object_weight` times where a shape covers it,
+    divided by the weights' sum so that both terms keep their plain means' scale."""
     posterior = vae.encode(pixels).latent_dist
     noise = torch.randn(posterior.mean.shape, generator=generator).to(pixels.device)  # the run's CPU stream
     latents = posterior.mean + posterior.std * noise  # (b, z, F, h, w)
     reconstruction = vae.decode(latents).sample  # (b, 3, T, H, W)
     error = reconstruction - pixels
     kl = 0.5 * (posterior.mean.square() + posterior.var - 1.0 - posterior.logvar).mean()
-    return error.abs().mean() + error.square().mean() + kl_weight * kl
+    if object_masks is None or object_weight == 1.0:
+        return error.abs().mean() + error.square().mean() + kl_weight * kl
+    masks = torch.from_numpy(object_masks).to(pixels.device, torch.float32)[:, None]  # (b, 1, T, H, W)
+    weights = 1.0 + (object_weight - 1.0) * masks
+    total = weights.sum() * error.shape[1]
+    return (error.abs() * weights).sum() / total + (error.square() * weights).sum() / total + kl_weight * kl
 
 
 @torch.no_grad()
@@ -139,6 +166,15 @@ def latent_statistics(vae, config: VAETrainingConfig) -> tuple[list[float], list
     return flat.mean(dim=1).tolist(), flat.std(dim=1).clamp_min(1e-3).tolist()
 
 
+# What a resume may change: how long the run goes on (a longer --max-steps continues it, the
+# cosine recomputed for the new length) and its bookkeeping. Everything else defines the run.
+RESUME_MAY_CHANGE = ("max_steps", "max_minutes", "checkpoint_minutes", "stats_clips")
+
+
+def _defining(config: dict) -> dict:
+    return {key: value for key, value in config.items() if key not in RESUME_MAY_CHANGE}
+
+
 def train_world_vae(
     config: VAETrainingConfig,
     run_dir: str | os.PathLike,
@@ -151,7 +187,9 @@ def train_world_vae(
     """Train (or resume from `run_dir`) and write the VAE folder to `out_dir`; returns it.
 
     `stop_at` ends this process at that step with the state saved and nothing written; the next
-    call resumes there and reaches the same weights as an uninterrupted run. `device` is where
+    call resumes there and reaches the same weights as an uninterrupted run. A run that ended
+    continues with a larger `max_steps` (the learning rate follows the cosine of the new length
+    from the step reached). `device` is where
     the VAE trains ("cpu", "cuda"); the data and the noise come from CPU streams.
     """
     run_dir = Path(run_dir)
@@ -166,7 +204,8 @@ def train_world_vae(
     step, elapsed_before = 0, 0.0
     if state_path.exists():
         state = torch.load(state_path, weights_only=False, map_location="cpu")
-        if state["config"] != asdict(config):
+        saved = {**asdict(VAETrainingConfig()), **state["config"]}  # fields added since: their defaults
+        if _defining(saved) != _defining(asdict(config)):
             raise UserError(
                 f"{run_dir} holds a VAE run with other settings: resume it with the same, or use a new folder"
             )
@@ -196,8 +235,9 @@ def train_world_vae(
     losses: list[torch.Tensor] = []  # read every 50 steps: no per-step wait on a GPU
     last = config.max_steps if stop_at is None else min(stop_at, config.max_steps)
     while step < last and elapsed_before + time.time() - start < config.max_minutes * 60:
-        pixels = to_pixels(draw_vae_batch(rng, config, step), device)  # (b, 3, T, H, W)
-        loss = vae_loss(vae, pixels, generator, config.kl_weight)
+        videos, masks = draw_vae_batch(rng, config, step)
+        pixels = to_pixels(videos, device)  # (b, 3, T, H, W)
+        loss = vae_loss(vae, pixels, generator, config.kl_weight, masks, config.object_weight)
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * warmup_cosine(step, config.warmup_steps, config.max_steps)
         optimizer.zero_grad(set_to_none=True)
