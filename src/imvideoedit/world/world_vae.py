@@ -189,8 +189,8 @@ def train_world_vae(
     `stop_at` ends this process at that step with the state saved and nothing written; the next
     call resumes there and reaches the same weights as an uninterrupted run. A run that ended
     continues with a larger `max_steps` (the learning rate follows the cosine of the new length
-    from the step reached). `device` is where
-    the VAE trains ("cpu", "cuda"); the data and the noise come from CPU streams.
+    from the step reached; `max_minutes` counts the time already spent). `device` is where the
+    VAE trains ("cpu", "cuda"); the data and the noise come from CPU streams.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
