@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imvideoedit.atomic_write import atomic_path
 from imvideoedit.errors import UserError
 from imvideoedit.flow_matching import add_noise, shift_sigmas, velocity_target
 from imvideoedit.text_encoding import embed_tokens, tokenize_prompts
@@ -36,6 +35,7 @@ from imvideoedit.world.base_model import (
 )
 from imvideoedit.world.lr_schedule import warmup_cosine
 from imvideoedit.world.muon_optimizer import OPTIMIZERS, MuonWithAdamW, muon, split_hidden_matrices
+from imvideoedit.world.run_progress import progress, restore_progress, save_state
 from imvideoedit.world.scene import MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import Batch, PrefetchedBatches, draw_batch, step_batch
 from imvideoedit.world.world_vae import load_world_vae, to_pixels, vae_from_state, vae_provenance, vae_state
@@ -437,28 +437,21 @@ def train_backbone(
         modules.load_state_dict(state["modules"])
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(with_settings_of(optimizer, state["optimizer"]))
-        rng.bit_generator.state = state["numpy_rng"]
-        generator.set_state(state["torch_rng"])
-        step, elapsed_before = state["step"], state["elapsed"]
-        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min done)")
+        step, elapsed_before = restore_progress(state, rng, generator, log)
 
-    def save_state() -> None:
-        with atomic_path(state_path) as tmp:
-            torch.save(
-                {
-                    "modules": modules.state_dict(),
-                    "ema": ema.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "numpy_rng": rng.bit_generator.state,
-                    "torch_rng": generator.get_state(),
-                    "step": step,
-                    "elapsed": elapsed_before + time.time() - start,
-                    "config": asdict(config),
-                    # The VAE travels with the run, so its bases can be written from the state alone.
-                    "vae": vae_state(vae) if vae is not None else None,
-                },
-                tmp,
-            )
+    def save_run() -> None:
+        elapsed = elapsed_before + time.time() - start
+        save_state(
+            state_path,
+            {
+                "modules": modules.state_dict(),
+                "ema": ema.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                **progress(rng, generator, step, elapsed, config),
+                # The VAE travels with the run, so its bases can be written from the state alone.
+                "vae": vae_state(vae) if vae is not None else None,
+            },
+        )
 
     def next_batch() -> Batch:
         if prefetched is not None:
@@ -496,12 +489,12 @@ def train_backbone(
                     f"step {step}  loss {mean_loss:.4f}  lr {optimizer.param_groups[0]['lr']:.2e}  {minutes:.1f} min  {rate:.1f} steps/s"
                 )
             if time.time() - last_save > config.checkpoint_minutes * 60:
-                save_state()
+                save_run()
                 last_save = time.time()
     finally:
         if prefetched is not None:
             prefetched.close()
-    save_state()
+    save_run()
     if step < config.max_steps and stop_at is not None and step >= stop_at:
         return None
 

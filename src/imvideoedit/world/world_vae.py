@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imvideoedit.atomic_write import atomic_directory, atomic_path
+from imvideoedit.atomic_write import atomic_directory
 from imvideoedit.errors import UserError
 from imvideoedit.world.lr_schedule import warmup_cosine
+from imvideoedit.world.run_progress import progress, restore_progress, save_state
 from imvideoedit.world.scene import FULL_WORLD, MAX_SHAPES, WorldSpec
 from imvideoedit.world.training_batches import sample_clip
 
@@ -211,25 +212,18 @@ def train_world_vae(
             )
         vae.load_state_dict(state["vae"])
         optimizer.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = state["numpy_rng"]
-        generator.set_state(state["torch_rng"])
-        step, elapsed_before = state["step"], state["elapsed"]
-        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min done)")
+        step, elapsed_before = restore_progress(state, rng, generator, log)
 
-    def save_state() -> None:
-        with atomic_path(state_path) as tmp:
-            torch.save(
-                {
-                    "vae": vae.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "numpy_rng": rng.bit_generator.state,
-                    "torch_rng": generator.get_state(),
-                    "step": step,
-                    "elapsed": elapsed_before + time.time() - start,
-                    "config": asdict(config),
-                },
-                tmp,
-            )
+    def save_run() -> None:
+        elapsed = elapsed_before + time.time() - start
+        save_state(
+            state_path,
+            {
+                "vae": vae.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                **progress(rng, generator, step, elapsed, config),
+            },
+        )
 
     start = last_save = time.time()
     losses: list[torch.Tensor] = []  # read every 50 steps: no per-step wait on a GPU
@@ -251,9 +245,9 @@ def train_world_vae(
             log(f"step {step}  loss {torch.stack(losses).mean().item():.4f}  {minutes:.1f} min")
             losses.clear()
         if time.time() - last_save > config.checkpoint_minutes * 60:
-            save_state()
+            save_run()
             last_save = time.time()
-    save_state()
+    save_run()
     if step < config.max_steps and stop_at is not None and step >= stop_at:
         return None
 
