@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -118,7 +119,10 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
         if hint is float:
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # nan or inf: no config value means that
+                raise UserError(f"{name} must be a finite number, got {value!r}")
+            return number
         if hint is str:
             if isinstance(value, (dict, list)):
                 raise ValueError

@@ -160,3 +160,25 @@ def test_real_pairs_load_bucket_and_encode_through_tiny_base(tmp_path, kit, tiny
     assert batch.text.shape == (3, 512, 32)
     assert batch.text[:, 40:].abs().sum() == 0  # short instructions: zero padding after the tokens
     assert not torch.equal(batch.source, batch.target)
+
+
+def test_a_corrupt_shard_is_named_in_one_line(tmp_path):
+    from imvideoedit.errors import UserError
+
+    LatentCache(tmp_path / "cache")
+    (tmp_path / "cache" / "shard-0-bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
+    with pytest.raises(UserError, match=r"corrupt latent cache shard .*shard-0-bad.*delete it"):
+        LatentCache(tmp_path / "cache")
+
+
+def test_a_base_without_the_wan_layout_is_refused_before_loading(tmp_path, tiny_base):
+    from imvideoedit.data.encoders import load_tokenizer, require_base_parts
+    from imvideoedit.errors import UserError
+
+    require_base_parts(str(tiny_base), ("transformer", "vae", "text_encoder", "tokenizer"))
+    require_base_parts("some-org/some-model", ("tokenizer",))  # a hub id: left to the hub
+    (tmp_path / "notbase").mkdir()
+    with pytest.raises(UserError, match=r"has no tokenizer/ folder"):
+        load_tokenizer(str(tmp_path / "notbase"))
+    with pytest.raises(UserError, match="base not found"):
+        load_tokenizer(str(tmp_path / "nowhere"))

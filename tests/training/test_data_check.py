@@ -219,3 +219,27 @@ def test_tasks_are_the_papers_ten_and_aliases_resolve():
     assert canonical_task("lighting & relighting reconstruction") == "relighting"
     assert canonical_task("NON-RIGID object replacement") == "non_rigid_replacement"
     assert canonical_task("teleportation") is None
+
+
+def test_empty_dataset_and_a_fix_with_nothing_good_are_errors(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "metadata.jsonl").write_text("")
+    code, _, err = run_check(capsys, tmp_path / "empty")
+    assert code == 2 and "lists no pairs" in err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "metadata.jsonl").write_text(
+        '{"source": "a.png", "target": "b.png", "prompt": "x"}\n'
+    )
+    code, _, err = run_check(capsys, tmp_path / "bad", "--fix")
+    assert code == 2 and "every row" in err
+    assert not (tmp_path / "bad" / "metadata.clean.jsonl").exists()
+
+
+def test_an_image_over_the_decompression_limit_is_a_bad_row(tmp_path, monkeypatch):
+    from imvideoedit.data.images import ImageProblem, load_rgb
+
+    Image.new("RGB", (64, 64)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 4,096 pixels: over twice the limit
+    with pytest.raises(ImageProblem, match="image too large") as error:
+        load_rgb(tmp_path / "big.png")
+    assert error.value.kind == "unreadable"

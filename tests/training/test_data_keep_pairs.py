@@ -100,3 +100,13 @@ def test_unreadable_rows_are_left_out_and_counted(pairs, capsys):
     out = capsys.readouterr().out
     assert "16 rows, 8 of them keep pairs" in out and "left out 1 row(s)" in out
     assert len(_rows(pairs / "metadata.keep.jsonl")) == 16  # every written line parses
+
+
+def test_keep_file_written_to_another_folder_points_at_the_same_images(pairs, tmp_path):
+    from imvideoedit.data.validation import validate_pairs
+
+    result = add_keep_pairs(pairs, out=tmp_path / "elsewhere" / "keep.jsonl")
+    rows = _rows(result.path)
+    assert all(not Path(row["source"]).is_absolute() and row["source"].startswith("..") for row in rows)
+    report = validate_pairs(read_pair_table(result.path))
+    assert not report.problems and len(report.good) == result.rows  # every image found from there

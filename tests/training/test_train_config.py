@@ -74,6 +74,17 @@ def test_bad_overrides_are_refused(tmp_path):
         ("optim.learning_rate", "section.key=value"),
         ("nope.x=1", "unknown section 'nope'"),
         ("train.seed=1.5", "train.seed must be int"),
+        ("train.seed=-1", "train.seed must be in"),
+        ("optim.learning_rate=nan", "optim.learning_rate must be a finite number"),
+        ("train.flow_shift=inf", "train.flow_shift must be a finite number"),
+        ("validation.num_pairs=0", "validation.num_pairs must be at least 1"),
+        ("validation.every_steps=-1", "validation.every_steps must be 0"),
+        ("data.bucket_step=-16", "data.bucket_step must be a positive multiple of 16"),
+        ("data.bucket_step=0", "data.bucket_step must be a positive multiple of 16"),
+        ("data.height=50", "data.height must be a positive multiple of 16"),
+        ("data.max_aspect=0.5", "data.max_aspect"),
+        ("data.max_tokens=0", "data.max_tokens must be in 1..512"),
+        ("data.max_tokens=5000", "data.max_tokens must be in 1..512"),
     ]:
         with pytest.raises(UserError, match=message):
             load_training_config(None, [override])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+import re
 import signal
 import subprocess
 import time
@@ -196,6 +197,7 @@ def test_bad_rows_are_refused_before_training_or_skipped(kit, tiny_base, tmp_pat
     with pytest.raises(UserError, match=r"1 bad row\(s\).*line 2 \(p1\): target: not an image file"):
         train(config)
     assert not (tmp_path / "run" / "checkpoints").exists()
+    assert not (tmp_path / "cache").exists()  # a refused run leaves no empty cache behind
 
     from accelerate.state import AcceleratorState
 
@@ -248,6 +250,27 @@ def test_existing_run_needs_resume_and_partial_checkpoints_are_ignored(
     )
     result = train(longer, resume=True)
     assert result.steps == 3 and len(result.losses) == 1
+
+    # A resume may lengthen a run, not change how it trains, nor go back before its step.
+    for change, message in [
+        ({"optim.learning_rate": 0.5}, "trained with optim.learning_rate=0.001, this run has 0.5"),
+        ({"adapter.variant": "no_gate"}, "trained with adapter.variant='full'"),
+        ({"train.max_steps": 2}, "already at step 3, beyond this run's 2 steps"),
+    ]:
+        AcceleratorState._reset_state(True)
+        extra = {"train.max_steps": 4, "train.checkpoint_every": 1, **change}
+        with pytest.raises(UserError, match=re.escape(message)):
+            train(tiny_config(kit, tiny_base, pair_folder, shared_cache, output, **extra), resume=True)
+
+
+def test_a_diverged_run_stops_with_an_error_and_writes_no_adapter(
+    kit, tiny_base, pair_folder, shared_cache, tmp_path, fresh_accelerate
+):
+    extra = {"train.max_steps": 12, "optim.learning_rate": 1e30}
+    config = tiny_config(kit, tiny_base, pair_folder, shared_cache, tmp_path / "run", **extra)
+    with pytest.raises(UserError, match=r"the loss is nan at step \d+: training diverged"):
+        train(config)
+    assert not (tmp_path / "run" / "adapter.safetensors").exists()
 
 
 def test_validation_edits_pairs_and_a_video(

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         print(f"imvideoedit: error: {_one_line(error)}", file=sys.stderr)
+        _close_process_group()
         return 2
     except KeyboardInterrupt:
         print("imvideoedit: interrupted", file=sys.stderr)
@@ -67,7 +68,24 @@ def main(argv: list[str] | None = None) -> int:
             "(set IMVIDEOEDIT_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
+        _close_process_group()
         return 1
+
+
+def _close_process_group() -> None:
+    """Under torchrun/accelerate, leave the process group before exiting on an error.
+
+    Otherwise the backend's destructor aborts the process (SIGABRT) at interpreter exit, and the
+    launcher prints its own traceback over the one-line message.
+    """
+    torch = sys.modules.get("torch")  # only if the command imported it
+    if torch is None:
+        return
+    try:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    except Exception:  # noqa: BLE001, S110 - best effort on the way out; the error is already printed
+        pass
 
 
 def _silence_stdout() -> None:

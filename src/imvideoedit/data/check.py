@@ -7,6 +7,7 @@ from pathlib import Path
 
 from imvideoedit.data.metadata import cleaned_path, read_pair_table, write_pair_table
 from imvideoedit.data.validation import MAX_PROMPT_TOKENS, ValidationReport, validate_pairs
+from imvideoedit.errors import UserError
 
 
 @dataclass
@@ -24,6 +25,8 @@ def check_dataset(
     as its canonical slug. Its image paths stay valid because it sits in the same folder.
     """
     table = read_pair_table(dataset)
+    if not table.rows:
+        raise UserError(f"{table.metadata_path} lists no pairs")
     tokenizer = None
     if base is not None:
         from imvideoedit.data.encoders import load_tokenizer
@@ -34,6 +37,8 @@ def check_dataset(
     report = validate_pairs(table, tokenizer=tokenizer, max_tokens=max_tokens or MAX_PROMPT_TOKENS)
     written = None
     if fix:
+        if not report.good:
+            raise UserError(f"every row of {table.metadata_path} is bad: no cleaned file written")
         rows = []
         for pair in report.good:
             if pair.task is not None and "task" in pair.row.fields:

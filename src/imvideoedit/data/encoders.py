@@ -23,9 +23,28 @@ _PARTS = ("vae", "text_encoder", "tokenizer")
 _PROBE_BYTES = 1 << 20
 
 
+def require_base_parts(base: str, parts: tuple[str, ...]) -> None:
+    """Refuse, in one line and before any work, a local base that lacks one of `parts`' folders.
+
+    A hub id is left to the hub's own resolution (its errors are reported where it is loaded).
+    """
+    path = Path(base)
+    if not path.is_dir():
+        if path.exists() or base.startswith((".", "/", "~")) or base.count("/") != 1:
+            raise UserError(f"base not found: {base!r} is neither a folder nor a hub id")
+        return
+    missing = [part for part in parts if not (path / part).is_dir()]
+    if missing:
+        raise UserError(
+            f"base {base!r} has no {', '.join(f'{part}/' for part in missing)} folder "
+            "(expected a diffusers Wan pipeline layout)"
+        )
+
+
 def load_tokenizer(base: str):
     from transformers import AutoTokenizer
 
+    require_base_parts(base, ("tokenizer",))
     try:
         return AutoTokenizer.from_pretrained(base, subfolder="tokenizer")
     except (OSError, ValueError) as error:

@@ -10,7 +10,8 @@ the project goes through `load_rgb` and gets the same RGB picture a viewer would
 - CMYK (print JPEGs) is converted to RGB                  -> kind "cmyk"
 - palette images are expanded                             -> kind "palette"
 
-Files that cannot be decoded (not an image, truncated, corrupt) raise `ImageProblem` with a
+Files that cannot be decoded (not an image, truncated, corrupt, or over PIL's
+decompression-bomb pixel limit) raise `ImageProblem` with a
 `kind` of "unreadable" or "truncated", so a data check can count them and a trainer can refuse
 them before the first step. A video file given in place of an image contributes its first frame
 (ViFeEdit's layout stores targets as clips).
@@ -19,6 +20,7 @@ them before the first step. A video file given in place of an image contributes 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,10 +77,16 @@ def load_rgb(path: Path) -> LoadedImage:
     if path.suffix.lower() in VIDEO_SUFFIXES and path.suffix.lower() != ".gif":
         return _first_video_frame(path)
     try:
-        with Image.open(path) as opened:
-            sixteen_bit = _has_16bit_samples(opened)  # before load(), which clears `tile`
-            opened.load()  # decode every byte now: truncation shows here, not mid-epoch
-            return _normalise(opened, sixteen_bit)
+        with warnings.catch_warnings():  # a large but legal image: no multi-line warning per file
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                sixteen_bit = _has_16bit_samples(opened)  # before load(), which clears `tile`
+                opened.load()  # decode every byte now: truncation shows here, not mid-epoch
+                return _normalise(opened, sixteen_bit)
+    except Image.DecompressionBombError:  # over PIL's pixel limit: refuse it as a bad row
+        raise ImageProblem(
+            "unreadable", f"image too large (over {Image.MAX_IMAGE_PIXELS * 2:,} pixels): {path}"
+        ) from None
     except UnidentifiedImageError:
         raise ImageProblem("unreadable", f"not an image file (or an unsupported format): {path}") from None
     except (OSError, SyntaxError, ValueError) as error:

@@ -10,12 +10,14 @@ that describes the source; docs/editing.md).
 `add_keep_pairs` writes a new metadata file beside the original: every readable row, then one
 keep row per chosen source image (`source` = `target` = that image, `prompt` = the row's
 `source_prompt`), so that keep rows make up `share` of the result. Rows without a
-`source_prompt` cannot give a keep row (their source has no caption). The original file is never
-changed; train on the new one (`imvideoedit train CONFIG --data DATASET/metadata.keep.jsonl`).
+`source_prompt` cannot give a keep row (their source has no caption). Written to another folder
+(`out`), the image paths are rewritten relative to it. The original file is never changed; train on the new one (`imvideoedit train CONFIG --data DATASET/metadata.keep.jsonl`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +99,10 @@ def add_keep_pairs(dataset: str | Path, share: float = 0.5, out: str | Path | No
         )
     if out_path.suffix.lower() != table.metadata_path.suffix.lower():
         table.csv_header = None  # a CSV written from JSONL takes its columns from the rows
-    write_pair_table(table, rows + keep_rows, out_path)
+    written = rows + keep_rows
+    if out_path.parent.resolve() != table.root.resolve():  # paths are read relative to the new file
+        written = [_rebased(row, table.root, out_path.parent) for row in written]
+    write_pair_table(table, written, out_path)
     total, keeps = len(rows) + len(keep_rows), existing + len(keep_rows)
     return KeepPairsResult(
         path=out_path,
@@ -108,6 +113,16 @@ def add_keep_pairs(dataset: str | Path, share: float = 0.5, out: str | Path | No
         uncaptioned=len(uncaptioned),
         unreadable=len(table.rows) - len(rows),
     )
+
+
+def _rebased(row: PairRow, root: Path, folder: Path) -> PairRow:
+    """`row` with its relative image paths rewritten from `root` to `folder` (absolute ones kept)."""
+    fields = dict(row.fields)
+    for name in ("source", "target"):
+        value = fields.get(name)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            fields[name] = os.path.relpath(root.resolve() / value, folder.resolve())
+    return dataclasses.replace(row, fields=fields)
 
 
 def _free_id(name: str, taken: set[str]) -> str:

@@ -29,6 +29,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from imvideoedit.atomic_write import atomic_path
+from imvideoedit.errors import UserError
 
 CACHE_FORMAT = "imvideoedit.latent_cache/1"
 
@@ -80,9 +81,15 @@ class LatentCache:
         self._handles.clear()
         self._index.clear()
         for shard in sorted(self.directory.glob("shard-*.safetensors")):
-            with safe_open(shard, framework="pt") as handle:
-                for name in handle.keys():  # noqa: SIM118 - safe_open is not a dict
-                    self._index[name.rsplit("/", 1)[0]] = shard
+            try:
+                with safe_open(shard, framework="pt") as handle:
+                    names = list(handle.keys())
+            except Exception as error:  # noqa: BLE001 - safetensors' own error types for a bad header
+                raise UserError(
+                    f"corrupt latent cache shard {shard} ({error}): delete it, and its entries are encoded again"
+                ) from None
+            for name in names:
+                self._index[name.rsplit("/", 1)[0]] = shard
 
     def __contains__(self, entry: str) -> bool:
         return entry in self._index

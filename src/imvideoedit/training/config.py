@@ -20,6 +20,7 @@ from typing import Any
 from imvideoedit.adapter_config import AdapterConfig
 from imvideoedit.config_files import read_config_sections, typed_sections
 from imvideoedit.errors import UserError
+from imvideoedit.text_encoding import MAX_SEQUENCE_LENGTH
 
 
 @dataclass
@@ -161,10 +162,26 @@ def check_config(config: TrainingConfig) -> None:
     for key, value in positive.items():
         if value < 1:
             raise UserError(f"{key} must be at least 1, got {value}")
+    if config.validation.every_steps and config.validation.num_pairs < 1:
+        raise UserError(f"validation.num_pairs must be at least 1, got {config.validation.num_pairs}")
     if t.max_steps is not None and t.max_steps < 1:
         raise UserError(f"train.max_steps must be at least 1, got {t.max_steps}")
+    if config.validation.every_steps < 0:
+        raise UserError(
+            f"validation.every_steps must be 0 (off) or more, got {config.validation.every_steps}"
+        )
+    if not 0 <= t.seed < 2**32:
+        raise UserError(f"train.seed must be in [0, 2**32), got {t.seed}")
     if o.learning_rate <= 0 or o.max_grad_norm < 0 or o.warmup_steps < 0:
         raise UserError("optim.learning_rate must be > 0, max_grad_norm and warmup_steps >= 0")
+    for key in ("height", "width", "bucket_step"):
+        value = getattr(d, key)
+        if value < 16 or value % 16:
+            raise UserError(f"data.{key} must be a positive multiple of 16, got {value}")
+    if d.max_aspect < 1:
+        raise UserError(f"data.max_aspect (long side / short side) must be at least 1, got {d.max_aspect}")
+    if d.max_tokens is not None and not 1 <= d.max_tokens <= MAX_SEQUENCE_LENGTH:
+        raise UserError(f"data.max_tokens must be in 1..{MAX_SEQUENCE_LENGTH} or none, got {d.max_tokens}")
     if t.flow_shift <= 0:
         raise UserError(f"train.flow_shift must be positive, got {t.flow_shift}")
     if config.validation.video_frames % 4 != 1:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import math
 import time
 from collections import deque
@@ -111,10 +112,15 @@ def train(config: TrainingConfig, resume: bool = False) -> TrainResult:
     if uses_deepspeed(accelerator):
         _fill_deepspeed_config(accelerator, config)
     device, rank, main = accelerator.device, accelerator.process_index, accelerator.is_main_process
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"--output {run_dir} is a file, not a run folder")
     if not resume and newest_checkpoint(run_dir) is not None:
         raise UserError(
             f"{run_dir} already holds checkpoints: pass --resume to continue, or choose another --output"
         )
+    v = config.validation
+    if v.every_steps and v.video and not Path(v.video).is_file():  # found now, not at the first validation
+        raise UserError(f"validation.video not found: {v.video}")
 
     # 2. Data: validate, then fill the latent cache.
     data = prepare_training_data(config, accelerator, run_dir)
@@ -147,7 +153,11 @@ def train(config: TrainingConfig, resume: bool = False) -> TrainResult:
         0, 0, num_processes, micro_batch_size, accumulation, t.seed, _dataset_hash(data.planned)
     )
     if resume:
-        step, position = _resume(accelerator, unwrapped, run_dir, layout)
+        step, position = _resume(accelerator, unwrapped, run_dir, layout, config)
+    if step > total_steps:
+        raise UserError(
+            f"{run_dir} is already at step {step}, beyond this run's {total_steps} steps (train.max_steps)"
+        )
     if main:
         atomic_write_text(run_dir / "config.yaml", config.to_yaml())
     if t.logger == "tensorboard":  # event files in <run>/logs
@@ -192,6 +202,13 @@ def train(config: TrainingConfig, resume: bool = False) -> TrainResult:
             position += 1
         step += 1
         mean_loss = accelerator.reduce(step_loss, reduction="mean").item()
+        if not math.isfinite(mean_loss):  # every process sees the same reduced value: all stop here
+            progress.close()
+            last = newest_checkpoint(run_dir)
+            raise UserError(
+                f"the loss is {mean_loss} at step {step}: training diverged (try a lower optim.learning_rate); "
+                "no adapter was written" + (f", the newest checkpoint is {last}" if last else "")
+            )
         losses.append(mean_loss)
 
         recent.append((time.perf_counter() - step_started, t.global_batch_size))
@@ -250,7 +267,6 @@ def prepare_training_data(config: TrainingConfig, accelerator, run_dir: Path) ->
     d, v = config.data, config.validation
     if d.path is None:
         raise UserError("no dataset: pass --data DIR or set data.path in the config")
-    cache = LatentCache(Path(d.cache_dir) if d.cache_dir else run_dir / "latent_cache")
 
     # Validation decodes every image: done once, on the main process, and shared.
     shared: list = [None]
@@ -264,6 +280,9 @@ def prepare_training_data(config: TrainingConfig, accelerator, run_dir: Path) ->
     if isinstance(shared[0], str):
         raise UserError(shared[0])
     planned, encoders, text_length = shared[0]
+    cache = LatentCache(
+        Path(d.cache_dir) if d.cache_dir else run_dir / "latent_cache"
+    )  # once the data passed
 
     extra_prompts = []
     negative_entry = video_entry = None
@@ -302,13 +321,14 @@ def prepare_training_data(config: TrainingConfig, accelerator, run_dir: Path) ->
 
 def _validated_plan(config: TrainingConfig) -> tuple[list[PlannedPair], str, int]:
     """(planned pairs, encoders fingerprint, prompt length) after validating every row."""
-    from imvideoedit.data.encoders import encoders_fingerprint, load_tokenizer
+    from imvideoedit.data.encoders import encoders_fingerprint, load_tokenizer, require_base_parts
     from imvideoedit.data.metadata import read_pair_table
     from imvideoedit.data.preprocess import ResizeSettings, plan_pairs
-    from imvideoedit.data.validation import accept_pairs, validate_pairs
+    from imvideoedit.data.validation import WARNING_LABELS, accept_pairs, validate_pairs
     from imvideoedit.text_encoding import text_length
 
     d = config.data
+    require_base_parts(config.model.base, ("transformer", "vae", "text_encoder", "tokenizer"))
     tokenizer = load_tokenizer(config.model.base)
     length = text_length(tokenizer, d.max_tokens)
     report = validate_pairs(read_pair_table(d.path), tokenizer=tokenizer, max_tokens=length)
@@ -317,12 +337,37 @@ def _validated_plan(config: TrainingConfig) -> tuple[list[PlannedPair], str, int
         print(
             f"skipping {len(report.bad_lines)} bad row(s) (--skip-bad):\n{report.format_problems(limit=20)}"
         )
+    for kind, label in WARNING_LABELS.items():
+        count = sum(1 for warning in report.warnings if warning.kind == kind)
+        if count:
+            print(f"warning: {count} {label} (imvideoedit data check lists them)")
     encoders = encoders_fingerprint(config.model.base)
     settings = ResizeSettings(d.height, d.width, d.bucket_step, d.max_aspect)
     return plan_pairs(good, settings, encoders, d.cache_dtype, length), encoders, length
 
 
-def _resume(accelerator, unwrapped, run_dir: Path, layout: TrainerState) -> tuple[int, int]:
+# What a resumed run may change: its length, bookkeeping, validation, data (a changed dataset is
+# warned about) and where the base is read from. Anything else would make the resumed run a
+# different training run than the one its checkpoint and recorded config describe (the
+# optimizer state restores the old learning rates, the adapter's layout is fixed, ...).
+RESUME_MAY_CHANGE = {
+    "model": {"base", "gradient_checkpointing"},
+    "train": {
+        "output_dir",
+        "epochs",
+        "max_steps",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "log_every",
+        "logger",
+    },
+}
+RESUME_MAY_CHANGE_SECTIONS = {"data", "validation"}
+
+
+def _resume(
+    accelerator, unwrapped, run_dir: Path, layout: TrainerState, config: TrainingConfig
+) -> tuple[int, int]:
     """Load the newest complete checkpoint; returns (step, data position)."""
     from imvideoedit import load_adapter
 
@@ -330,6 +375,7 @@ def _resume(accelerator, unwrapped, run_dir: Path, layout: TrainerState) -> tupl
     if checkpoint is None:
         accelerator.print(f"no complete checkpoint in {run_dir}; starting from step 0")
         return 0, 0
+    _check_resumed_config(checkpoint, config)
     saved = read_trainer_state(checkpoint)
     for key in ("num_processes", "micro_batch_size", "accumulation", "seed"):
         if getattr(saved, key) != getattr(layout, key):
@@ -347,6 +393,27 @@ def _resume(accelerator, unwrapped, run_dir: Path, layout: TrainerState) -> tupl
         load_adapter(unwrapped, checkpoint / ADAPTER_FILE)
     accelerator.print(f"resumed from {checkpoint} (step {saved.step})")
     return saved.step, saved.position
+
+
+def _check_resumed_config(checkpoint: Path, config: TrainingConfig) -> None:
+    """Refuse a resume whose config differs from the checkpoint's in a key it may not change."""
+    from imvideoedit.adapter_io import read_adapter_metadata
+
+    recorded = read_adapter_metadata(checkpoint / ADAPTER_FILE).get("training_config")
+    if recorded is None:  # written by hand or by an older version: nothing to compare with
+        return
+    saved, now = json.loads(recorded), json.loads(config.to_json())  # both as JSON values
+    for section, values in now.items():
+        if section in RESUME_MAY_CHANGE_SECTIONS:
+            continue
+        for key, value in values.items():
+            if key in RESUME_MAY_CHANGE.get(section, ()) or key not in saved.get(section, {}):
+                continue
+            if saved[section][key] != value:
+                raise UserError(
+                    f"cannot resume {checkpoint}: it was trained with {section}.{key}={saved[section][key]!r}, "
+                    f"this run has {value!r} (start a new run with --output to change it)"
+                )
 
 
 def _dataset_hash(planned: list[PlannedPair]) -> str:
