@@ -35,6 +35,8 @@ def test_build_tiny_config_loads():
         ("[images]\nwidht = 3\n", "unknown key(s) widht in [images]; valid keys: t2i_model"),
         ("[imgs]\nwidth = 3\n", "unknown section(s) imgs"),
         ("[images]\nwidth = 'big'\n", "images.width must be int"),
+        ("[images]\nwidth = 33\n", "images.width and images.height must be multiples of 16"),
+        ("[judge]\ntimeout_s = inf\n", "judge.timeout_s must be a finite number"),
         ("[prompts.task_mix]\nteleportation = 1.0\n", "unknown task 'teleportation'"),
         ("[prompts.task_mix]\nrelighting = 0.0\n", "gives every task weight 0"),
         ("[review]\nhost = '0.0.0.0'\n", "must be a loopback address"),

@@ -16,7 +16,7 @@ from imvideoedit.data_construction import export as export_module
 from imvideoedit.data_construction.export import METADATA_KEYS, run_export
 from imvideoedit.data_construction.layout import BuildLayout
 from imvideoedit.data_construction.pair_filter import judge_accepts, run_filter
-from imvideoedit.data_construction.records import RecordLog, read_records
+from imvideoedit.data_construction.records import RecordLog, read_records, read_stage
 from imvideoedit.errors import UserError
 from imvideoedit.vlm import FakeBackend
 
@@ -128,4 +128,37 @@ def test_build_export_refuses_to_write_into_the_build(filtered):
     config, _, _ = filtered
     config.export.output_dir = str(config.output_dir)
     with pytest.raises(UserError, match="would overwrite the build's own files"):
+        run_export(config)
+
+
+def test_build_export_never_writes_into_a_folder_it_did_not_make(filtered, tmp_path):
+    config, _, _ = filtered
+    foreign = tmp_path / "mine"
+    (foreign / "images").mkdir(parents=True)
+    (foreign / "images" / "keep-me.png").write_bytes(b"mine")
+    (foreign / "metadata.jsonl").write_text('{"id": "x"}\n')
+    config.export.output_dir = str(foreign)
+    with pytest.raises(UserError, match="holds files that no export wrote"):
+        run_export(config)
+    assert (foreign / "images" / "keep-me.png").read_bytes() == b"mine"
+    assert (foreign / "metadata.jsonl").read_text() == '{"id": "x"}\n'
+
+
+def test_build_export_validates_before_writing_and_keeps_the_earlier_export(filtered):
+    config, passed, _ = filtered
+    run_export(config)
+    before = {p.name: p.read_bytes() for p in config.export_dir.rglob("*") if p.is_file()}
+    record = read_stage(BuildLayout(config.output_dir).all_images())[passed[0]]
+    target = BuildLayout(config.output_dir).root / record["target"]
+    target.write_bytes(target.read_bytes()[:100])  # the build's image is now truncated
+    with pytest.raises(UserError, match="would fail validation, nothing was written.*truncated"):
+        run_export(config)
+    assert {p.name: p.read_bytes() for p in config.export_dir.rglob("*") if p.is_file()} == before
+
+
+def test_build_export_names_a_hand_edited_malformed_score(filtered):
+    config, passed, _ = filtered
+    with RecordLog(BuildLayout(config.output_dir).filter) as log:
+        log.append({"id": passed[0], "status": "scored", "scores": {"instruction": "high"}})
+    with pytest.raises(UserError, match=f"filter record '{passed[0]}' has malformed scores"):
         run_export(config)

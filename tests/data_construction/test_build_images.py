@@ -131,10 +131,9 @@ def test_build_images_resizes_an_editor_output_of_another_size(image_config):
             "images.t2i_kwargs.true_cfg_scale=4.0",
             "images.t2i_kwargs has argument.s. true_cfg_scale that Stable",
         ),
-        (
-            "images.t2i_model=/nonexistent/pipeline",
-            "cannot load the text-to-image pipeline '/nonexistent/pipeline'",
-        ),
+        ("images.t2i_model=/nonexistent/pipeline", "images.t2i_model: pipeline folder not found"),
+        ("images.edit_model=/nonexistent/editor", "images.edit_model: pipeline folder not found"),
+        ("images.edit_kwargs.foo=1", "images.edit_kwargs has argument.s. foo that"),
     ],
 )
 def test_build_images_refuse_wrong_pipelines_and_arguments(
@@ -144,6 +143,8 @@ def test_build_images_refuse_wrong_pipelines_and_arguments(
     config = image_config(override.format(t2i=t2i, edit=edit))
     with pytest.raises(UserError, match=message):
         run_images(config)
+    layout = BuildLayout(config.output_dir)
+    assert not list(layout.images_dir.glob("*.png"))  # refused before the first image, editor included
 
 
 def test_build_images_records_are_json_lines(image_config):

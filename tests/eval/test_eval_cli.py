@@ -217,3 +217,38 @@ def test_bad_input_is_one_line_and_non_zero(tiny_benchmark, tmp_path, monkeypatc
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_nonsense_numbers_and_files_are_refused_before_any_work(tiny_benchmark, tmp_path, capsys):
+    judge = [
+        "eval",
+        "judge",
+        "--spec",
+        str(tiny_benchmark["spec"]),
+        "--method",
+        f"a={tiny_benchmark['good']}",
+    ]
+    judge += ["--out", str(tmp_path / "out"), "--backend", "openai", "--model", "m"]
+    for flag, value in [("--frames", "0"), ("--timeout", "0"), ("--temperature", "-1"), ("--frames", "-3")]:
+        with pytest.raises(SystemExit) as stop:
+            main([*judge, flag, value])
+        assert stop.value.code == 2
+        assert "Traceback" not in capsys.readouterr().err
+
+    (tmp_path / "afile").write_text("")
+    metrics = [
+        "eval",
+        "metrics",
+        "--spec",
+        str(tiny_benchmark["spec"]),
+        "--method",
+        f"a={tiny_benchmark['good']}",
+    ]
+    assert main([*metrics, "--out", str(tmp_path / "afile")]) == 2
+    assert "is a file, not a results folder" in capsys.readouterr().err
+    (tmp_path / "latin1.jsonl").write_bytes(b"\xff\xfe bad")
+    assert (
+        main([*metrics[:2], "--spec", str(tmp_path / "latin1.jsonl"), *metrics[4:], "--out", str(tmp_path)])
+        == 2
+    )
+    assert "is not UTF-8 text" in capsys.readouterr().err

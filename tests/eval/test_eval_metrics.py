@@ -180,3 +180,28 @@ def test_real_clip_is_dynamic_and_its_frozen_copy_is_not():
     frozen = np.repeat(frames[:1], len(frames), axis=0)
     assert dynamic_degree_farneback(frozen, fps, min_side=256).is_dynamic is False
     assert warp_error(flickering(frames)) > 3 * warp_error(frames)
+
+
+def test_an_edit_of_the_sources_first_half_is_aligned_by_time(make_frames):
+    from imvideoedit.eval.metrics_runner import timing_warning
+
+    source = make_frames(12, 64, 80, shift=(0, 2))
+    first_half = source[:6]  # the same frames at the same rate: an exact edit of the first half
+    assert structure_ssim(source, first_half, source_fps=8.0, edited_fps=8.0) == 1.0
+    assert motion_fidelity_epe(source, first_half, source_fps=8.0, edited_fps=8.0) == 0.0
+    assert structure_ssim(source, first_half) < 1.0  # without rates: stretched over the whole source
+    a, b = align_in_time(source, source[::2], 8.0, 4.0)  # the whole clip at half the rate
+    assert len(a) == len(b) == 6 and np.array_equal(a, b)
+    assert timing_warning(6, 8.0, 12, 8.0).startswith("the edit covers 0.75 s")
+    assert timing_warning(6, 4.0, 12, 8.0) is None and "single frame" in timing_warning(1, 8.0, 12, 8.0)
+
+
+def test_a_wrong_feature_model_path_stops_the_run_before_any_clip(tiny_benchmark):
+    from imvideoedit.errors import UserError
+    from imvideoedit.eval.vbench_dimensions import FeatureModelPaths
+
+    config = MetricsRunConfig(features=FeatureModelPaths(dino_vitb16=tiny_benchmark["root"] / "nowhere"))
+    out = tiny_benchmark["root"] / "out"
+    with pytest.raises(UserError, match="DINO ViT-B/16 folder not found"):
+        run_metrics(load_spec(tiny_benchmark["spec"]), [], config, out)
+    assert not (out / "metrics" / "source.jsonl").exists()

@@ -127,7 +127,7 @@ def test_report_tables_csv_markdown_and_chart(tmp_path):
     assert coverage["alpha"]["Scored"] == "3" and coverage["alpha"]["Coverage"] == "75.0%"
     metrics = {r["Method"]: r for r in csv_rows(report / "metrics.csv")}
     assert float(metrics["source"]["warp_error"]) == pytest.approx(0.015)
-    assert metrics["alpha"]["Clips"] == "1/2" and float(metrics["alpha"]["structure_ssim"]) == 0.5
+    assert metrics["alpha"]["Clips"] == "1/4" and float(metrics["alpha"]["structure_ssim"]) == 0.5
     assert metrics["alpha"]["subject_consistency"] == "unavailable"
     markdown = files.markdown.read_text()
     assert "| measured | beta | 100.0 |" in markdown and "not comparable" in markdown
@@ -179,3 +179,25 @@ def test_published_tables_agree_with_the_appendix():
     for index, value in enumerate(paper.DIMENSION_MEANS["ImVideoEdit (1.3B)"]):
         assert sum(row[index] for row in ours) / 10 == pytest.approx(value, abs=0.02)
     assert paper.ABLATION_DIMENSION_MEANS["ImVideoEdit (1.3B)"] == paper.DIMENSION_MEANS["ImVideoEdit (1.3B)"]
+
+
+def test_report_leaves_out_stale_results_and_files_and_refuses_unknown_methods(tmp_path):
+    spec = write_fixture(tmp_path)
+    (tmp_path / "b1.mp4").write_bytes(b"the source now")  # b1's results were made from another source
+    records = [
+        json.loads(line) for line in (tmp_path / "out" / "judge" / "beta.jsonl").read_text().splitlines()
+    ]
+    for record in records:
+        record["source_sha256"] = "0" * 64 if record["case_id"] == "b1" else None
+        if record["case_id"] == "a1":
+            record["instruction"] = "an older instruction"
+    (tmp_path / "out" / "judge" / "beta.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    build_report(load_spec(spec, check_sources=False), tmp_path / "out", published=["all"])
+    coverage = {row["Method"]: row for row in csv_rows(tmp_path / "out" / "report" / "coverage.csv")}
+    assert coverage["beta"]["Scored"] == "1"  # b1 (stale source) and a1 (stale instruction) left out
+    assert (tmp_path / "out" / "report" / "vbench_published.csv").is_file()
+
+    build_report(load_spec(spec, check_sources=False), tmp_path / "out", methods=["alpha"])
+    assert not (tmp_path / "out" / "report" / "vbench_published.csv").exists()  # not this report's
+    with pytest.raises(UserError, match="no judge or metrics results for nosuch"):
+        build_report(load_spec(spec, check_sources=False), tmp_path / "out", methods=["nosuch"])

@@ -11,6 +11,8 @@ import argparse
 import importlib
 from pathlib import Path
 
+from imvideoedit.cli.arg_types import count
+
 # Modules under imvideoedit.cli that add actions to `imvideoedit data` (after `check`).
 DATA_COMMAND_MODULES: list[str] = ["data_build", "data_keep_pairs"]
 
@@ -50,9 +52,7 @@ def register_data_command(actions: argparse._SubParsersAction) -> None:
         "without it the count is a conservative estimate",
     )
     check.add_argument("--max-tokens", type=int, default=None, help="prompt token limit (default: 512)")
-    check.add_argument(
-        "--show", type=_count, default=50, help="list at most this many problems (default: 50)"
-    )
+    check.add_argument("--show", type=count, default=50, help="list at most this many problems (default: 50)")
     check.set_defaults(handler=run_check)
 
 
@@ -75,14 +75,3 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"\nwrote {len(report.good)} good row(s) to {result.cleaned_path}")
         return 0
     return 0 if report.ok else 1
-
-
-def _count(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value

@@ -16,6 +16,8 @@ import logging
 import sys
 from pathlib import Path
 
+from imvideoedit.cli.arg_types import count, non_negative_float, positive_float, positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -51,9 +53,12 @@ def _optional_float(text: str) -> float | None:
     if text.lower() in ("server", "none", "default"):
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'server', got {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a temperature of 0 or more, got {text!r}")
+    return value
 
 
 def _register_judge(actions: argparse._SubParsersAction) -> None:
@@ -77,38 +82,49 @@ def _register_judge(actions: argparse._SubParsersAction) -> None:
         help="judge instructions to use instead of the built-in ones (must contain {instruction}; "
         "may place {source_video} and {edited_video})",
     )
-    judge.add_argument("--concurrency", type=int, default=4, help="items judged at once (default: 4)")
-    judge.add_argument("--max-repairs", type=int, default=2, help="repair requests per item (default: 2)")
+    judge.add_argument(
+        "--concurrency", type=positive_int, default=4, help="items judged at once (default: 4)"
+    )
+    judge.add_argument("--max-repairs", type=count, default=2, help="repair requests per item (default: 2)")
     judge.add_argument(
         "--max-attempts",
-        type=int,
+        type=positive_int,
         default=6,
         help="calls per request on rate limits, timeouts and 5xx (default: 6)",
     )
     judge.add_argument(
-        "--backoff", type=float, default=2.0, help="first backoff delay in seconds (default: 2)"
+        "--backoff", type=non_negative_float, default=2.0, help="first backoff delay in seconds (default: 2)"
     )
-    judge.add_argument("--max-backoff", type=float, default=60.0, help="longest backoff delay (default: 60)")
-    judge.add_argument("--timeout", type=float, default=180.0, help="seconds per model call (default: 180)")
+    judge.add_argument(
+        "--max-backoff", type=non_negative_float, default=60.0, help="longest backoff delay (default: 60)"
+    )
+    judge.add_argument(
+        "--timeout", type=positive_float, default=180.0, help="seconds per model call (default: 180)"
+    )
     judge.add_argument(
         "--temperature",
         type=_optional_float,
         default=0.0,
         help="sampling temperature, or 'server' to leave it to the server (default: 0)",
     )
-    judge.add_argument("--max-tokens", type=int, default=None, help="answer length limit (default: server's)")
+    judge.add_argument(
+        "--max-tokens", type=positive_int, default=None, help="answer length limit (default: server's)"
+    )
     judge.add_argument(
         "--frames",
-        type=int,
+        type=positive_int,
         default=16,
         help="openai/local: frames sampled per video and sent as images (default: 16)",
     )
     judge.add_argument(
-        "--image-max-side", type=int, default=512, help="openai/local: frame size limit (default: 512)"
+        "--image-max-side",
+        type=positive_int,
+        default=512,
+        help="openai/local: frame size limit (default: 512)",
     )
     judge.add_argument(
         "--sample-fps",
-        type=float,
+        type=positive_float,
         default=4.0,
         help="gemini: frames per second Gemini samples from each video (default: 4)",
     )
@@ -184,6 +200,14 @@ def _register_agreement(actions: argparse._SubParsersAction) -> None:
     agreement.set_defaults(handler=run_agreement)
 
 
+def _check_out(out: Path) -> None:
+    """The results folder must be a folder (or not exist yet): refused before any work."""
+    if out.exists() and not out.is_dir():
+        from imvideoedit.errors import UserError
+
+        raise UserError(f"--out {out} is a file, not a results folder")
+
+
 def _show_warnings() -> None:
     """Send library warnings (retries, cache problems) to stderr when nothing else is set up."""
     root = logging.getLogger()
@@ -200,6 +224,7 @@ def run_judge(args: argparse.Namespace) -> int:
     from imvideoedit.vlm.retry import RetryPolicy
 
     _show_warnings()
+    _check_out(args.out)
     cases = load_spec(args.spec)
     methods = parse_methods(args.method)
     prompt = load_prompt(args.prompt_file)
@@ -257,6 +282,7 @@ def run_metrics(args: argparse.Namespace) -> int:
     from imvideoedit.eval.vbench_dimensions import FeatureModelPaths
 
     _show_warnings()
+    _check_out(args.out)
     cases = load_spec(args.spec)
     methods = parse_methods(args.method)
     if args.max_side < 16:
@@ -284,6 +310,8 @@ def run_metrics(args: argparse.Namespace) -> int:
             outcome = values
         else:
             outcome = f"missing: {record['failure']}"
+        if record.get("warning"):
+            outcome += f" (warning: {record['warning']})"
         print(f"[{done}/{total}] {record['method']}/{record['case_id']}: {outcome}", flush=True)
 
     rows = measure_all(cases, methods, config, args.out, on_record=progress)
@@ -299,6 +327,7 @@ def run_report(args: argparse.Namespace) -> int:
     from imvideoedit.eval.report import build_report
     from imvideoedit.eval.spec import load_spec, parse_methods
 
+    _check_out(args.out)
     cases = load_spec(args.spec, check_sources=False)
     methods = [m.name for m in parse_methods(args.method, need_directory=False)] if args.method else None
     published = resolve_published(args.published or [])

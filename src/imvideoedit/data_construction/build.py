@@ -39,6 +39,8 @@ def run_build(
         raise UserError(
             "only the images stage runs sharded (--shard i/n or accelerate launch); run the other stages in one process"
         )
+    if config.output_dir.exists() and not config.output_dir.is_dir():
+        raise UserError(f"run.output_dir {config.output_dir} is a file, not a build folder")
     config.output_dir.mkdir(parents=True, exist_ok=True)
     if stage == "review":
         _serve_review(config, report)

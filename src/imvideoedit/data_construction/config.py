@@ -232,6 +232,8 @@ def check_config(config: BuildConfig) -> None:
     for key, value in at_least_one.items():
         if value < 1:
             raise UserError(f"{key} must be at least 1, got {value}")
+    if i.width % 16 or i.height % 16:  # the image pipelines' VAE (8) x transformer patch (2)
+        raise UserError(f"images.width and images.height must be multiples of 16, got {i.width}x{i.height}")
     if p.max_prompt_words < p.min_prompt_words:
         raise UserError("prompts.max_prompt_words must be at least prompts.min_prompt_words")
     if p.tasks_per_scene > sum(1 for weight in p.task_mix.values() if weight > 0):

@@ -10,9 +10,14 @@ and `imvideoedit data check` validates:
     <export dir>/stats.json           counts and acceptance rates per stage and per task
     <export dir>/task_mix.png         the task mix as a bar chart
 
-Images are copied (each atomically; a copy already there with the same size and time is kept), then the
-metadata file is written atomically, so a kill at any point leaves the previous metadata
-intact and a re-run completes the copy. Images of pairs no longer accepted are removed.
+The accepted pairs are validated where they lie in the build, as `imvideoedit data check` would
+validate the exported folder, before anything is written: a bad pair stops the export and
+leaves an earlier export as it was. Images are then copied (each atomically; a copy already
+there with the same size and time is kept), and the metadata file is written atomically, so a
+kill at any point leaves the previous metadata intact and a re-run completes the copy. Images of
+pairs no longer accepted are removed. The folder is marked as an export's own (`MARKER`), and
+an existing folder without that mark is refused rather than written into: removing stale
+images there could delete files an export never wrote.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from imvideoedit.data_construction.review import human_decisions
 from imvideoedit.errors import UserError
 
 METADATA_KEYS = ("id", "source", "target", "prompt", "instruction", "task", "source_prompt")
+MARKER = ".imvideoedit-export"  # present in every folder an export wrote
 
 
 def accepted_ids(
@@ -70,31 +76,33 @@ def run_export(config: BuildConfig) -> StageSummary:
     human = {item: verdict for item, verdict in human_decisions(layout).items() if item in pairs}
     chosen = accepted_ids(pairs, judged, human)
 
+    _claim(out)
+    rows = [
+        {
+            "id": item,
+            "source": f"images/{item}_source.png",
+            "target": f"images/{item}_target.png",
+            "prompt": prompts[item]["edited_prompt"],
+            "instruction": prompts[item]["instruction"],
+            "task": prompts[item]["task"],
+            "source_prompt": prompts[item]["source_prompt"],
+        }
+        for item in chosen
+    ]
+    if config.export.check:
+        _check(rows, {item: pairs[item] for item in chosen}, layout.root)
+
     summary = StageSummary("export", planned=len(pairs))
     images_dir = out / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
+    atomic_write_text(out / MARKER, json.dumps({"build": str(layout.root.resolve())}) + "\n")
     wanted: set[str] = set()
     for item in chosen:
-        texts = prompts[item]
-        names = {}
         for side in ("source", "target"):
             name = f"{item}_{side}.png"
             copied = _copy_if_changed(layout.root / pairs[item][side], images_dir / name)
             summary.statuses["images copied" if copied else "images kept"] += 1
-            names[side] = f"images/{name}"
             wanted.add(name)
-        rows.append(
-            {
-                "id": item,
-                "source": names["source"],
-                "target": names["target"],
-                "prompt": texts["edited_prompt"],
-                "instruction": texts["instruction"],
-                "task": texts["task"],
-                "source_prompt": texts["source_prompt"],
-            }
-        )
     atomic_write_text(
         out / "metadata.jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     )
@@ -109,9 +117,17 @@ def run_export(config: BuildConfig) -> StageSummary:
     summary.statuses["pairs exported"] = len(rows)
     summary.notes.append(f"wrote {out / 'metadata.jsonl'} ({len(rows)} pairs), stats.json and task_mix.png")
     summary.notes.extend(format_stats(stats).splitlines())
-    if config.export.check:
-        _check(out)
     return summary
+
+
+def _claim(out: Path) -> None:
+    """Refuse an existing, non-empty folder that no export wrote (see the module doc)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"export.output_dir {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise UserError(
+            f"export.output_dir {out} already holds files that no export wrote; choose a new or empty folder"
+        )
 
 
 def _copy_if_changed(source: Path, destination: Path) -> bool:
@@ -127,13 +143,32 @@ def _copy_if_changed(source: Path, destination: Path) -> bool:
     return True
 
 
-def _check(out: Path) -> None:
-    """Validate the written folder as `imvideoedit data check` does; refuse a bad export."""
+def _check(rows: list[dict[str, Any]], pairs: dict[str, dict[str, Any]], root: Path) -> None:
+    """Validate the rows about to be exported, reading each image where it lies in the build.
+
+    The export copies these files byte for byte, so this is what `imvideoedit data check` would
+    find in the exported folder; done first, a bad pair leaves the export folder untouched.
+    """
+    import tempfile
+
     from imvideoedit.data.check import check_dataset
 
-    report = check_dataset(out).report
+    located = [
+        {
+            **row,
+            "source": str((root / pairs[row["id"]]["source"]).resolve()),
+            "target": str((root / pairs[row["id"]]["target"]).resolve()),
+        }
+        for row in rows
+    ]
+    if not located:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        metadata = Path(folder) / "metadata.jsonl"
+        metadata.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in located))
+        report = check_dataset(metadata).report
     if not report.ok:
         raise UserError(
-            f"the exported dataset {out} fails validation: "
+            "the export would fail validation, nothing was written: "
             + "; ".join(str(problem) for problem in report.problems[:5])
         )

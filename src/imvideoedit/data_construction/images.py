@@ -41,6 +41,7 @@ from imvideoedit.data_construction.pipelines import (
     check_pipeline,
     edit_images,
     load_pipeline,
+    preflight_pipeline,
     resolve_placement,
     text_to_images,
 )
@@ -84,6 +85,13 @@ def run_images(
 
     sources = read_stage(layout.all_sources())
     source_todo = [item for item in items if not _has_files(layout, sources.get(item.id), ("source",))]
+    finished = read_stage(layout.all_images())
+    if source_todo and t2i_pipeline is None:
+        preflight_pipeline(T2I, config.images)
+    if edit_pipeline is None and any(
+        not _has_files(layout, finished.get(item.id), ("source", "target")) for item in items
+    ):
+        preflight_pipeline(EDIT, config.images)  # now, not after the whole text-to-image pass
     if source_todo:
         pipe = t2i_pipeline or load_pipeline(config.images.t2i_model, T2I, config.images, placement.device)
         check_pipeline(pipe, T2I, config.images)

@@ -33,6 +33,7 @@ from imvideoedit.data_construction.records import (
     read_records,
     read_stage,
 )
+from imvideoedit.errors import UserError
 from imvideoedit.vlm import AnswerInvalid, ChatBackend, ImagePart, Message, structured_call
 
 PROMPT_VERSION = "pair-judge-v1"
@@ -94,7 +95,15 @@ def judge_accepts(record: Mapping[str, Any] | None, threshold: int) -> bool | No
     """The judge's verdict for a filter record: True/False, or None when it has no scores."""
     if record is None or record.get("status") != SCORED:
         return None
-    return all(record["scores"][key] >= threshold for key in CRITERIA)
+    scores = record.get("scores")
+    if not isinstance(scores, Mapping) or not all(
+        isinstance(scores.get(key), (int, float)) and not isinstance(scores.get(key), bool)
+        for key in CRITERIA
+    ):  # only a hand-edited file gets here: the filter writes validated scores
+        raise UserError(
+            f"filter record {record.get('id')!r} has malformed scores {scores!r}: fix or delete its line"
+        )
+    return all(scores[key] >= threshold for key in CRITERIA)
 
 
 def judge_messages(source: Image.Image, target: Image.Image, texts: Mapping[str, Any]) -> list[Message]:

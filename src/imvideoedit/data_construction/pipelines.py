@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -89,6 +90,25 @@ def load_pipeline(name: str, role: str, config: ImagesConfig, device: str) -> An
         pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def preflight_pipeline(role: str, config: ImagesConfig) -> None:
+    """Before any image is made: refuse a local folder that does not exist, or a checkpoint whose
+    model_index.json names a pipeline that cannot play `role` with the configured arguments.
+
+    `load_pipeline` checks the same when it loads, but the editor loads only after the whole
+    text-to-image pass; this lets a build stop at once instead of hours in.
+    """
+    name, key = (
+        (config.t2i_model, "images.t2i_model") if role == T2I else (config.edit_model, "images.edit_model")
+    )
+    path = Path(name).expanduser()
+    looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
+    if looks_local and not path.is_dir():
+        raise UserError(f"{key}: pipeline folder not found: {name}")
+    pipeline_class = _declared_class(name, config.local_files_only)
+    if pipeline_class is not None:
+        check_pipeline(pipeline_class, role, config)
 
 
 def _declared_class(name: str, local_files_only: bool) -> type | None:

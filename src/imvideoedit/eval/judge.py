@@ -72,6 +72,7 @@ class JudgeRecord:
     model_calls: int = 0
     repairs: int = 0
     cached: bool = False
+    instruction: str | None = None  # the case's instruction when judged: a report notices a changed spec
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +102,7 @@ def judge_case(
         judge=backend.identity(),
         source_sha256=None,
         edited_sha256=None,
+        instruction=case.instruction,
     )
     edited_path = method.edited_video(case.id)
     if edited_path is None:

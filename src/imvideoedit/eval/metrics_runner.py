@@ -4,7 +4,9 @@ For each case the source is decoded once and measured (the "source" row of the r
 what the edit changed), then every method's edit is measured alone and against the source.
 Results go to `out_dir/metrics/<method>.jsonl` and `source.jsonl`; finished items are cached by
 video hashes and settings, so an interrupted run resumes where it stopped. A missing or
-unreadable edit is recorded as missing with the reason, never as a number.
+unreadable edit is recorded as missing with the reason, never as a number. Each record also
+holds the clip's frame count and rate, and a `warning` when an edit does not cover its source's
+time span (it is compared over the span both cover) or has a single frame.
 """
 
 from __future__ import annotations
@@ -36,17 +38,20 @@ class MetricsRunConfig:
     features: FeatureModelPaths = field(default_factory=FeatureModelPaths)
 
     def identity(self) -> dict[str, Any]:
-        return {"objective": asdict(self.objective), "features": self.features.identity(), "version": 2}
+        # version 3: edits are aligned with their source by frame times (`align_in_time`)
+        return {"objective": asdict(self.objective), "features": self.features.identity(), "version": 3}
 
 
 def measure_clip(
     frames: np.ndarray, fps: float, source: _SourceClip, config: MetricsRunConfig, models: VBenchModels
 ) -> dict[str, float | None]:
     """All available metrics of one clip: alone, against its source, and VBench's dimensions."""
-    source_frames, _ = source.get()
+    source_frames, source_fps = source.get()
     source_flows = source.flows(config.objective)
     own_flows = source_flows if frames is source_frames else None
-    values = clip_metrics(frames, fps, source_frames, source_flows, config.objective, flows=own_flows)
+    values = clip_metrics(
+        frames, fps, source_frames, source_flows, config.objective, flows=own_flows, source_fps=source_fps
+    )
     values.update(models.compute(frames))
     return values
 
@@ -65,6 +70,7 @@ def run_metrics(
     cache = ResultCache(out_dir / "cache")
     digests = FileDigests()
     models = VBenchModels(config.features)
+    models.check()  # a wrong weights path stops the run here, not as a failure on every clip
     unavailable = models.unavailable()
     reader = read_frames or frames_from_file
     identity = config.identity()
@@ -89,6 +95,9 @@ def run_metrics(
                 "status": MISSING,
                 "failure": failure,
                 "metrics": None,
+                "frames": None,
+                "fps": None,
+                "warning": None,
                 "unavailable": unavailable,
                 "video_sha256": None,
                 "source_sha256": source_digest,
@@ -100,13 +109,19 @@ def run_metrics(
                 )
                 hit = cache.get(key)
                 if hit is not None:
-                    record.update(status=OK, metrics=hit["metrics"])
+                    record.update(status=OK, **hit)
                 else:
                     try:
                         source_frames, source_fps = source.get()
                         frames, fps = (source_frames, source_fps) if name == SOURCE else reader(path)
-                        record.update(status=OK, metrics=measure_clip(frames, fps, source, config, models))
-                        cache.put(key, {"metrics": record["metrics"]})
+                        measured = {
+                            "metrics": measure_clip(frames, fps, source, config, models),
+                            "frames": len(frames),
+                            "fps": fps,
+                            "warning": timing_warning(len(frames), fps, len(source_frames), source_fps),
+                        }
+                        record.update(status=OK, **measured)
+                        cache.put(key, measured)
                     except UserError as error:
                         record["failure"] = str(error)
             rows[name].append(record)
@@ -120,6 +135,24 @@ def run_metrics(
         json.dumps({"settings": identity, "unavailable": unavailable, "rows": list(rows)}, indent=2) + "\n",
     )
     return rows
+
+
+def timing_warning(frames: int, fps: float, source_frames: int, source_fps: float) -> str | None:
+    """A note for an edit that does not cover its source's time span, or has one frame; else None.
+
+    Such an edit is still measured, over the span both cover (`align_in_time`), but its numbers
+    do not describe the whole clip, and with one frame the temporal metrics are undefined.
+    """
+    if frames < 2:
+        return "the edit has a single frame: its temporal metrics are undefined"
+    duration, source_duration = frames / fps, source_frames / source_fps
+    if abs(duration - source_duration) > 1.0 / source_fps:
+        return (
+            f"the edit covers {duration:.2f} s ({frames} frames at {fps:g} fps), the source "
+            f"{source_duration:.2f} s ({source_frames} at {source_fps:g}): compared over the first "
+            f"{min(duration, source_duration):.2f} s"
+        )
+    return None
 
 
 class _SourceClip:

@@ -21,8 +21,9 @@ Single-video metrics (computed for edits and for sources alike):
 A clip's flows (`ClipFlows`: forward and backward, at the working size) are computed once and
 shared by the warp error and the motion fidelity, and the source's once per case.
 
-Source-versus-edit metrics (the pair is aligned first: same number of frames, sampled evenly
-over each clip, and the edit resized to the source's working size):
+Source-versus-edit metrics (the pair is aligned first: cut to the time span both cover, by
+each clip's frame rate, each frame of the clip with fewer frames there paired with the other's
+nearest in time, and the edit resized to the source's working size):
 - `motion_fidelity_epe`: mean end-point error between the edit's Farneback flow and the
   source's, in working-resolution pixels. 0 means the edit moves exactly as the source.
 - `structure_ssim`: mean SSIM (Wang et al. 2004; 11x11 Gaussian window, sigma 1.5) between
@@ -176,8 +177,29 @@ def dynamic_degree_farneback(
     return DynamicDegree(is_dynamic, tuple(scores), threshold, pairs_needed)
 
 
-def align_in_time(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both clips with the same number of frames, sampled evenly over each clip's length."""
+def align_in_time(
+    first: np.ndarray, second: np.ndarray, first_fps: float | None = None, second_fps: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both clips over their common time span, frame for frame.
+
+    With both rates given, each clip is cut to the span both cover (frame i shows time i / fps),
+    and each frame of the clip with fewer frames there is paired with the other clip's frame
+    nearest in time: an edit of the first five seconds of a ten-second source is compared with
+    those five seconds, not with the whole source stretched over it. Without rates, frame counts
+    say nothing about time, and both whole clips are sampled evenly to the shorter count.
+    """
+    if first_fps and second_fps:
+        span = min(len(first) / first_fps, len(second) / second_fps)  # seconds both clips cover
+        first = first[: max(1, min(len(first), round(span * first_fps)))]
+        second = second[: max(1, min(len(second), round(span * second_fps)))]
+        swap = len(second) < len(first)
+        (short, short_fps), (long, long_fps) = sorted(
+            ((first, first_fps), (second, second_fps)), key=lambda clip: len(clip[0])
+        )
+        nearest = np.minimum(
+            np.round(np.arange(len(short)) / short_fps * long_fps).astype(int), len(long) - 1
+        )
+        return (long[nearest], short) if swap else (short, long[nearest])
     count = min(len(first), len(second))
 
     def pick(frames: np.ndarray) -> np.ndarray:
@@ -189,19 +211,27 @@ def align_in_time(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np
 
 
 def motion_fidelity_epe(
-    source: np.ndarray, edited: np.ndarray, config: ObjectiveConfig = ObjectiveConfig()
+    source: np.ndarray,
+    edited: np.ndarray,
+    config: ObjectiveConfig = ObjectiveConfig(),
+    source_fps: float | None = None,
+    edited_fps: float | None = None,
 ) -> float | None:
     """Mean end-point error (px) between the edit's flow and the source's, pair by pair."""
-    source, edited = align_in_time(source, edited)
+    source, edited = align_in_time(source, edited, source_fps, edited_fps)
     source_flows = clip_flows(source, config)
     return flow_epe(source_flows, clip_flows(edited, config, size=source_flows.size))
 
 
 def structure_ssim(
-    source: np.ndarray, edited: np.ndarray, config: ObjectiveConfig = ObjectiveConfig()
+    source: np.ndarray,
+    edited: np.ndarray,
+    config: ObjectiveConfig = ObjectiveConfig(),
+    source_fps: float | None = None,
+    edited_fps: float | None = None,
 ) -> float:
     """Mean SSIM between source and edit luma over aligned frames (1 = identical)."""
-    source, edited = align_in_time(source, edited)
+    source, edited = align_in_time(source, edited, source_fps, edited_fps)
     source = resize_frames(source, config.working_max_side)
     edited = resize_to(edited, *source.shape[1:3])
     return float(np.mean([ssim(to_gray(a), to_gray(b)) for a, b in zip(source, edited, strict=True)]))
@@ -232,22 +262,27 @@ def clip_metrics(
     source_flows: ClipFlows,
     config: ObjectiveConfig = ObjectiveConfig(),
     flows: ClipFlows | None = None,
+    source_fps: float | None = None,
 ) -> dict[str, float | None]:
     """Every objective metric of one clip, alone and against its source (whose flows are given).
 
-    The clip's own flows serve the warp error and, when the clip matches the source in length and
-    working size, the motion fidelity too; otherwise the pair is aligned first.
+    The clip's own flows serve the warp error and, when the clip matches the source in length,
+    frame rate and working size, the motion fidelity too; otherwise the pair is aligned in time
+    first (`align_in_time`; by frame times when `source_fps` is given).
     """
     flows = flows if flows is not None else clip_flows(frames, config)
-    if flows.forward.shape == source_flows.forward.shape:
+    same_rate = source_fps is None or abs(fps - source_fps) <= 1e-3 * source_fps
+    if same_rate and flows.forward.shape == source_flows.forward.shape:
         epe = flow_epe(source_flows, flows)
     else:
-        epe = motion_fidelity_epe(source_frames, frames, config)
+        epe = motion_fidelity_epe(source_frames, frames, config, source_fps, fps if source_fps else None)
     dynamic = dynamic_degree_farneback(frames, fps, config.farneback, config.dynamic_degree_min_side)
     return {
         "warp_error": warp_error_from(flows),
         "flicker": flicker(frames, config),
         "dynamic_degree_farneback": float(dynamic.is_dynamic),
         "motion_fidelity_epe": epe,
-        "structure_ssim": structure_ssim(source_frames, frames, config),
+        "structure_ssim": structure_ssim(
+            source_frames, frames, config, source_fps, fps if source_fps else None
+        ),
     }

@@ -37,10 +37,12 @@ from imvideoedit.eval.aggregate import (
     summarise_metrics,
 )
 from imvideoedit.eval.jsonl import read_jsonl
+from imvideoedit.eval.result_cache import FileDigests
 from imvideoedit.eval.spec import BenchmarkCase
 from imvideoedit.eval.tables import Table
 from imvideoedit.eval.vbench_dimensions import VBENCH_DIMENSIONS
 
+REPORT_TABLES = ("coverage", "task_totals", "dimensions", "per_task", "metrics", "vbench_published")
 MEASURED = "measured"
 PUBLISHED = "published"
 TASK_TITLES = {task.slug: task.title for task in TASKS}
@@ -68,24 +70,58 @@ class ReportFiles:
     tables: dict[str, Table]
 
 
-def load_judge_records(out_dir: Path, method: str, cases: list[BenchmarkCase]) -> list[dict[str, Any]]:
-    """The method's records for the benchmark's cases; a case never judged counts as missing."""
+def load_judge_records(
+    out_dir: Path, method: str, cases: list[BenchmarkCase], digests: FileDigests | None = None
+) -> list[dict[str, Any]]:
+    """The method's records for the benchmark's cases; a case never judged counts as missing,
+    and so does one judged against another source video or instruction than the spec's now."""
     path = out_dir / "judge" / f"{method}.jsonl"
-    by_id = {row.get("case_id"): row for row in read_jsonl(path)}
+    return _records_for_cases(read_jsonl(path), path, method, cases, digests or FileDigests(), "scores")
+
+
+def load_metric_records(
+    out_dir: Path, row: str, cases: list[BenchmarkCase], digests: FileDigests | None = None
+) -> list[dict[str, Any]]:
+    """A metrics row's records for the benchmark's cases, missing and stale ones marked as in
+    `load_judge_records`."""
+    path = out_dir / "metrics" / f"{row}.jsonl"
+    return _records_for_cases(read_jsonl(path), path, row, cases, digests or FileDigests(), "metrics")
+
+
+def _records_for_cases(
+    records: list[dict[str, Any]],
+    path: Path,
+    method: str,
+    cases: list[BenchmarkCase],
+    digests: FileDigests,
+    result_key: str,
+) -> list[dict[str, Any]]:
+    by_id = {row.get("case_id"): row for row in records}
     rows = []
     for case in cases:
         row = by_id.get(case.id)
-        if row is None:
+        failure = f"not in {path.name}" if row is None else _stale(row, case, digests)
+        if failure is not None:
             row = {
+                **(row or {}),
                 "case_id": case.id,
                 "method": method,
-                "task": case.task,
                 "status": "missing",
-                "scores": None,
-                "failure": f"not in {path.name}",
+                result_key: None,
+                "failure": failure,
             }
         rows.append({**row, "task": case.task})
     return rows
+
+
+def _stale(record: dict[str, Any], case: BenchmarkCase, digests: FileDigests) -> str | None:
+    """Why a record no longer describes its case (another instruction or source video), or None."""
+    if record.get("instruction") is not None and record["instruction"] != case.instruction:
+        return "stale: judged with another instruction than the spec's; run it again"
+    recorded = record.get("source_sha256")
+    if recorded and case.source.is_file() and digests(case.source) != recorded:
+        return "stale: measured against another source video than the spec's; run it again"
+    return None
 
 
 def judged_methods(out_dir: Path) -> list[str]:
@@ -104,9 +140,18 @@ def build_report(
     out_dir = Path(out_dir)
     published = paper.resolve_published(published or [])
     judged = judged_methods(out_dir)
-    measured_rows = _metric_rows(out_dir)
+    digests = FileDigests()
+    measured_rows = {
+        name: load_metric_records(out_dir, name, cases, digests) for name in _metric_row_names(out_dir)
+    }
     if methods is None:
         methods = sorted(set(judged) | (set(measured_rows) - {"source"}))
+    unknown = [name for name in methods if name not in judged and name not in measured_rows]
+    if unknown:
+        raise UserError(
+            f"no judge or metrics results for {', '.join(unknown)} under {out_dir} "
+            f"(found: {', '.join(sorted(set(judged) | set(measured_rows) - {'source'})) or 'none'})"
+        )
     if not methods and not published:
         raise UserError(
             f"nothing to report: no judge or metrics results under {out_dir} and no --published rows"
@@ -118,7 +163,7 @@ def build_report(
     for method in methods:
         if method not in judged:
             continue
-        records = load_judge_records(out_dir, method, cases)
+        records = load_judge_records(out_dir, method, cases, digests)
         scores.append(summarise_judge(method, records, tasks))
         prompt_versions[method] = {r["prompt_version"] for r in records if r.get("prompt_version")}
 
@@ -143,6 +188,11 @@ def build_report(
     if scores or published:
         chart = report_dir / "task_totals.png"
         write_task_chart(chart, scores, published, tasks)
+    for name in REPORT_TABLES:  # an earlier report's tables that this one has not: they would contradict it
+        if name not in tables:
+            (report_dir / f"{name}.csv").unlink(missing_ok=True)
+    if chart is None:
+        (report_dir / "task_totals.png").unlink(missing_ok=True)
     markdown = report_dir / "report.md"
     atomic_write_text(markdown, _markdown(cases, tables, prompt_versions, out_dir, chart))
     return ReportFiles(report_dir, markdown, tables)
@@ -259,6 +309,11 @@ def metrics_table(summaries: list[MetricSummary]) -> Table:
         "source's flow (px at 256 px, lower is better); structure_ssim: SSIM against the source (1 = same).",
         *(f"{name}: unavailable ({reason})." for name, reason in sorted(unavailable.items())),
     ]
+    if any(summary.measured < summary.items for summary in summaries):
+        table.notes.append(
+            "**Some rows measured fewer clips than the benchmark has (Clips); their means cover other "
+            "clips and are not comparable with complete rows.**"
+        )
     return table
 
 
@@ -317,11 +372,9 @@ def write_task_chart(path: Path, scores: list[MethodScores], published: list[str
     plt.close(figure)
 
 
-def _metric_rows(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
+def _metric_row_names(out_dir: Path) -> list[str]:
     folder = out_dir / "metrics"
-    if not folder.is_dir():
-        return {}
-    return {path.stem: read_jsonl(path) for path in sorted(folder.glob("*.jsonl"))}
+    return sorted(path.stem for path in folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
 def _tasks(method: MethodScores) -> str:

@@ -66,22 +66,27 @@ def load_spec(path: str | Path, *, check_sources: bool = True) -> list[Benchmark
         raise UserError(f"benchmark spec not found: {path}")
     cases: list[BenchmarkCase] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{where}: not valid JSON ({error.msg})") from None
-            case = _case(record, where, path.parent)
-            if case.id in seen:
-                raise UserError(f"{where}: duplicate case id {case.id!r}")
-            seen.add(case.id)
-            if check_sources and not case.source.is_file():
-                raise UserError(f"{where}: source video not found: {case.source}")
-            cases.append(case)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may sit in a string
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"benchmark spec {path} is not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{where}: not valid JSON ({error.msg})") from None
+        case = _case(record, where, path.parent)
+        if case.id in seen:
+            raise UserError(f"{where}: duplicate case id {case.id!r}")
+        seen.add(case.id)
+        if check_sources and not case.source.is_file():
+            raise UserError(f"{where}: source video not found: {case.source}")
+        cases.append(case)
     if not cases:
         raise UserError(f"benchmark spec has no cases: {path}")
     return cases

@@ -190,6 +190,24 @@ class VBenchModels:
             )
         return reasons
 
+    def check(self) -> None:
+        """Refuse, before any clip is measured, a weights path that is missing or holds another model.
+
+        Only configurations are read here (and the aesthetic head, a few KB); weights load on first use.
+        """
+        p = self.paths
+        if p.dino_vitb16 is not None:
+            check_dino_vitb16_config(_local_config(p.dino_vitb16, "DINO ViT-B/16"), p.dino_vitb16)
+        for path, patch, hidden, projection in (
+            (p.clip_vit_b32, 32, 768, 512),
+            (p.clip_vit_l14, 14, 1024, 768),
+        ):
+            if path is not None:
+                config = _local_config(path, f"CLIP ViT (patch {patch})")
+                check_clip_vision_config(config, path, patch=patch, hidden=hidden, projection=projection)
+        if p.laion_aesthetic_head is not None:
+            load_aesthetic_head(p.laion_aesthetic_head)
+
     def compute(self, frames: np.ndarray) -> dict[str, float | None]:
         """Every available dimension for one clip (T, H, W, 3) uint8."""
         unavailable = self.unavailable()
