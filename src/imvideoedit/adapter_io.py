@@ -119,7 +119,8 @@ def load_adapter(
         ):
             raise UserError(
                 f"adapter {path.name} was trained on a base with the same architecture but other weights "
-                "(base weight probe differs); pass check_base_weights=False to load it anyway"
+                "(base weight probe differs); to load it anyway: `imvideoedit edit --skip-base-weight-check`, "
+                "or load_adapter(..., check_base_weights=False)"
             )
 
     if has_adapter(transformer):

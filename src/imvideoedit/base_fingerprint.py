@@ -3,8 +3,10 @@
 An adapter only makes sense on the base it was trained on. Two checks:
 - the config fingerprint: a hash of the transformer's architecture config (what shapes the
   adapter's tensors and what its inherited weights were copied from);
-- a weight probe: a few float statistics of fixed backbone tensors, compared with a tolerance so
-  that the same weights loaded in bf16 or fp32 still match, but another checkpoint does not.
+- a weight probe: the mean, std and a few values at fixed positions of fixed backbone tensors,
+  compared with a tolerance so that the same weights loaded in bf16 or fp32 still match, but
+  another checkpoint does not. Statistics alone are not enough: two initialisations of the
+  same architecture (or two fine-tunes of one base) share them within a percent.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from torch import nn
 
 # Backbone tensors probed for the weight fingerprint (present in every Wan transformer).
 _PROBED = ("blocks.0.attn1.to_q.weight", "proj_out.weight")
-_PROBE_RTOL = 2e-2
+_PROBE_RTOL = 2e-2  # mean and std, relative to the std
+_PROBE_VALUES = 8  # values per tensor, evenly spaced over its flattened elements
+_VALUE_RTOL, _VALUE_ATOL = 1e-2, 1e-3  # a value may move by 1% of itself + 0.1% of the std (bf16: 0.4%)
 
 
 def base_config_dict(transformer: nn.Module) -> dict[str, Any]:
@@ -42,25 +46,38 @@ def describe_base(config: dict[str, Any]) -> str:
 
 
 def base_weight_probe(transformer: nn.Module) -> list[float] | None:
-    """Mean and std of a few backbone tensors, or None for a model on the meta device."""
+    """Per probed tensor: mean, std, then `_PROBE_VALUES` values at evenly spaced flat positions
+    (one flat list); None for a model on the meta device."""
     named = _backbone_named_parameters(transformer)
     stats: list[float] = []
     for name in _PROBED:
         tensor = named.get(name)
         if tensor is None or tensor.is_meta:
             return None
-        values = tensor.detach().to(torch.float64)
-        stats += [float(values.mean()), float(values.std())]
+        values = tensor.detach().to(torch.float64).flatten()
+        picks = torch.linspace(0, values.numel() - 1, _PROBE_VALUES).round().long()
+        stats += [float(values.mean()), float(values.std()), *values[picks].tolist()]
     return stats
 
 
 def weight_probes_match(saved: list[float], current: list[float]) -> bool:
-    if len(saved) != len(current):
+    """True when `current` (this version's probe) matches `saved`, which may be an older file's
+    probe of mean and std only (then only those are compared)."""
+    count = len(_PROBED)
+    if len(saved) % count or len(current) % count:
         return False
-    for (saved_mean, saved_std), (mean, std) in zip(_pairs(saved), _pairs(current), strict=True):
-        scale = max(abs(saved_std), 1e-12)
-        if abs(saved_std - std) > _PROBE_RTOL * scale or abs(saved_mean - mean) > _PROBE_RTOL * scale:
+    saved_width, width = len(saved) // count, len(current) // count
+    if saved_width not in (2, width):
+        return False
+    for index in range(count):
+        old = saved[index * saved_width : (index + 1) * saved_width]
+        new = current[index * width : (index + 1) * width]
+        scale = max(abs(old[1]), 1e-12)  # the tensor's std
+        if abs(old[1] - new[1]) > _PROBE_RTOL * scale or abs(old[0] - new[0]) > _PROBE_RTOL * scale:
             return False
+        for a, b in zip(old[2:], new[2:saved_width], strict=True):
+            if abs(a - b) > _VALUE_RTOL * abs(a) + _VALUE_ATOL * scale:
+                return False
     return True
 
 
@@ -72,10 +89,6 @@ def _backbone_named_parameters(transformer: nn.Module) -> dict[str, torch.Tensor
             continue
         named[name.replace(".base.", ".", 1)] = param
     return named
-
-
-def _pairs(values: list[float]) -> list[tuple[float, float]]:
-    return list(zip(values[0::2], values[1::2], strict=True))
 
 
 def _jsonable(value: Any) -> Any:

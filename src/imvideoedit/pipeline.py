@@ -46,8 +46,9 @@ VideoInput = str | os.PathLike | DecodedVideo | PreparedClip | np.ndarray
 
 @dataclass
 class ImVideoEditPipelineOutput(BaseOutput):
-    """frames: (b, T, H, W, 3) in [0, 1] ("np"), uint8 ("uint8"), a tensor ("pt": (b, 3, T, H, W)
-    in [-1, 1]) or latents ("latent"); clip: the prepared source with its frame/geometry mapping."""
+    """frames: (b, T, H, W, 3) in [0, 1] ("np"), uint8 ("uint8"), a tensor ("pt": (b, T, 3, H, W)
+    in [0, 1], as diffusers' video pipelines give) or latents ("latent"); clip: the prepared
+    source with its frame/geometry mapping."""
 
     frames: np.ndarray | torch.Tensor
     clip: PreparedClip
@@ -83,7 +84,7 @@ class ImVideoEditPipeline(DiffusionPipeline):
     ) -> ImVideoEditPipeline:
         """Load a Wan base (local diffusers folder or hub id) with diffusers, then the adapter file.
 
-        Other keyword arguments (`torch_dtype`, `variant`, `local_files_only`, ...) go to diffusers.
+        Other keyword arguments (`dtype`, `variant`, `local_files_only`, ...) go to diffusers.
         An adapter made for another base raises UserError naming both.
         """
         base = str(pretrained_model_name_or_path)
@@ -134,8 +135,10 @@ class ImVideoEditPipeline(DiffusionPipeline):
             raise UserError(f"{len(negative_prompt)} negative prompts for {len(prompts)} prompts")
         if not isinstance(num_inference_steps, int) or num_inference_steps < 1:
             raise UserError(f"num_inference_steps must be a positive integer, got {num_inference_steps!r}")
-        if guidance_scale < 0:
-            raise UserError(f"guidance_scale must be >= 0, got {guidance_scale}")
+        if not isinstance(guidance_scale, (int, float)) or not 1.0 <= guidance_scale < float("inf"):
+            raise UserError(
+                f"guidance_scale must be a finite number >= 1 (1: no guidance), got {guidance_scale!r}"
+            )
         if not 0.0 < strength <= 1.0:
             raise UserError(f"strength must be in (0, 1], got {strength}")
         if int(num_inference_steps * strength) < 1:
@@ -231,8 +234,8 @@ class ImVideoEditPipeline(DiffusionPipeline):
         if output_type == "latent":
             return latents
         pixels = decode_latents(self.vae, latents).float()  # (b, 3, T, H, W) in [-1, 1]
-        if output_type == "pt":
-            return pixels
+        if output_type == "pt":  # diffusers' layout and range: (b, T, 3, H, W) in [0, 1]
+            return ((pixels + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 1, 3, 4)
         video = ((pixels + 1.0) / 2.0).permute(0, 2, 3, 4, 1).cpu().numpy()  # (b, T, H, W, 3) in [0, 1]
         if output_type == "uint8":
             return np.clip(np.rint(video * 255.0), 0, 255).astype(np.uint8)
@@ -276,7 +279,8 @@ class ImVideoEditPipeline(DiffusionPipeline):
         max_sequence_length: int | None = None,
         callback_on_step_end: Callable[..., dict] | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
-    ) -> ImVideoEditPipelineOutput:
+        return_dict: bool = True,
+    ) -> ImVideoEditPipelineOutput | tuple:
         """Edit `video` so that it matches `prompt` (a description of the whole edited scene).
 
         video: a file path, a `DecodedVideo`, a `PreparedClip`, or frames (T, H, W, 3) uint8 taken
@@ -285,6 +289,7 @@ class ImVideoEditPipeline(DiffusionPipeline):
         strength: 1 starts from pure noise; below 1 from the source noised to that level.
         A list of prompts edits the same clip once per prompt (batch b).
         max_sequence_length: padded prompt length; None follows the base's tokenizer (512 for Wan2.1).
+        return_dict: False returns `(frames, clip)`, as diffusers' pipelines return plain tuples.
         """
         callback_inputs = list(callback_on_step_end_tensor_inputs or ["latents"])
         self.check_inputs(
@@ -365,6 +370,8 @@ class ImVideoEditPipeline(DiffusionPipeline):
         # 5. Decode the target only.
         frames = self.decode(latents, output_type)
         self.maybe_free_model_hooks()
+        if not return_dict:
+            return frames, clip
         return ImVideoEditPipelineOutput(frames=frames, clip=clip)
 
 

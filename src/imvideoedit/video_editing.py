@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import numpy as np
 from imvideoedit.atomic_write import atomic_write_text
 from imvideoedit.errors import UserError
 from imvideoedit.text_encoding import clean_prompt
-from imvideoedit.video.clip import ClipSpec, PreparedClip, load_clip
+from imvideoedit.video.clip import ClipSpec, PreparedClip, is_finite_number, is_whole_number, load_clip
 from imvideoedit.video.render import OutputSpec, write_edit
 
 SIDECAR_FORMAT = "imvideoedit.edit/1"
@@ -127,14 +128,34 @@ def check_job(job: EditJob) -> None:
         raise UserError(f"output must be an .mp4 file, got {job.output}")
     if Path(job.output).resolve() == Path(job.input).resolve():
         raise UserError(f"output {job.output} would overwrite the input video")
-    if not isinstance(job.steps, int) or job.steps < 1:
+    _check_output_location(Path(job.output))
+    if not is_whole_number(job.steps) or job.steps < 1:
         raise UserError(f"steps must be a positive integer, got {job.steps!r}")
-    if not 0.0 < job.strength <= 1.0:
-        raise UserError(f"strength must be in (0, 1], got {job.strength}")
+    if not is_whole_number(job.seed) or not 0 <= job.seed < 2**63:
+        raise UserError(f"seed must be an integer in [0, 2**63), got {job.seed!r}")
+    if not is_finite_number(job.strength) or not 0.0 < job.strength <= 1.0:
+        raise UserError(f"strength must be in (0, 1], got {job.strength!r}")
     if int(job.steps * job.strength) < 1:
         raise UserError(f"strength {job.strength} keeps no step of {job.steps}; raise one of them")
-    if job.guidance < 0:
-        raise UserError(f"guidance must be >= 0, got {job.guidance}")
+    if not is_finite_number(job.guidance) or job.guidance < 1:
+        raise UserError(f"guidance must be a finite number >= 1 (1: no guidance), got {job.guidance!r}")
+    if job.negative_prompt is not None and not isinstance(job.negative_prompt, str):
+        raise UserError(f"negative_prompt must be a string, got {job.negative_prompt!r}")
+    job.clip.check()
+    job.output_spec.check()
+
+
+def _check_output_location(output: Path) -> None:
+    """The output and its sidecar can be written: refused now, not after the edit has run."""
+    for path in (output, sidecar_path(output)):
+        if path.is_dir():
+            raise UserError(f"{path} is a folder; the edit writes a file there")
+    folder = output.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise UserError(f"cannot create the output folder {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to {existing} (permission denied)")
 
 
 class VideoEditor:
@@ -147,6 +168,7 @@ class VideoEditor:
 
         self.spec = spec
         self.device = spec.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        _check_device(self.device)
         self.dtype = _resolve_dtype(spec.dtype, self.device)
         adapter_metadata = _adapter_metadata(spec.adapter)
         if not progress:
@@ -197,7 +219,10 @@ class VideoEditor:
             output_type="uint8",
         )
         edit = result.frames[0]  # (T, height, width, 3) uint8
-        written = write_edit(job.output, edit, clip, job.output_spec)
+        try:
+            written = write_edit(job.output, edit, clip, job.output_spec)
+        except OSError as error:  # a full disk, a folder gone since the check: one line, nothing left
+            raise UserError(f"cannot write {job.output}: {error.strerror or error}") from None
         record = {
             "format": SIDECAR_FORMAT,
             "id": job.job_id,
@@ -219,7 +244,11 @@ class VideoEditor:
             **self.provenance,
             "seconds": round(time.perf_counter() - started, 3),
         }
-        atomic_write_text(job.sidecar, json.dumps(record, indent=2, default=_json_default) + "\n")
+        try:
+            atomic_write_text(job.sidecar, json.dumps(record, indent=2, default=_json_default) + "\n")
+        except OSError as error:  # a video without its sidecar is not done: take it back
+            Path(job.output).unlink(missing_ok=True)
+            raise UserError(f"cannot write {job.sidecar}: {error.strerror or error}") from None
         return EditResult(output=str(job.output), sidecar=str(job.sidecar), record=record)
 
 
@@ -228,6 +257,8 @@ def edit_one(spec: ModelSpec, job: EditJob, progress: bool = True) -> EditResult
     check_job(job)
     clip = load_clip(job.input, job.clip)
     editor = VideoEditor(spec, progress=progress)
+    _remove_stale_temporaries(Path(job.output))  # what a killed run of the same edit left
+    _remove_stale_temporaries(job.sidecar)
     return editor.edit(job, clip=clip)
 
 
@@ -265,39 +296,51 @@ def read_jobs(jobs_path: str | Path, out_dir: str | Path, defaults: EditJob) -> 
                 raise UserError(f"{where}: {key!r} (a string) is required")
         source = Path(entry["input"])
         source = source if source.is_absolute() else jobs_path.parent / source
-        job_id = str(entry.get("id") or f"{len(jobs):05d}_{source.stem}")
-        output = out_dir / str(entry.get("output") or f"{job_id}.mp4")
-        if output.resolve() in outputs:
-            raise UserError(
-                f"{where}: output {output.name} is also the output of line {outputs[output.resolve()]}"
-            )
-        outputs[output.resolve()] = number
-        clip_overrides = {k: entry[k] for k in ("num_frames", "height", "width") if k in entry}
-        output_overrides = {"fps": _parse_fps(entry["fps"])} if "fps" in entry else {}
         try:
+            job_id = _file_name(entry["id"], "id") if "id" in entry else f"{len(jobs):05d}_{source.stem}"
+            output = out_dir / (
+                _file_name(entry["output"], "output") if "output" in entry else f"{job_id}.mp4"
+            )
+            # Outputs may not share a file or a sidecar, whatever the case (A.mp4 and A.MP4 share A.json
+            # on a case-insensitive file system, and A.json either way).
+            for path in (output, sidecar_path(output)):
+                key = str(path.resolve()).lower()
+                if key in outputs:
+                    raise UserError(f"output {output.name} collides with the output of line {outputs[key]}")
+                outputs[key] = number
+            output_overrides = {"fps": _parse_fps(entry["fps"])} if "fps" in entry else {}
             job = dataclasses.replace(
                 defaults,
                 input=str(source),
                 output=str(output),
                 prompt=entry["prompt"],
                 negative_prompt=entry.get("negative_prompt", defaults.negative_prompt),
-                seed=int(entry.get("seed", defaults.seed)),
-                steps=int(entry.get("steps", defaults.steps)),
-                guidance=float(entry.get("guidance", defaults.guidance)),
-                strength=float(entry.get("strength", defaults.strength)),
-                clip=dataclasses.replace(defaults.clip, **clip_overrides),
+                seed=entry.get("seed", defaults.seed),
+                steps=entry.get("steps", defaults.steps),
+                guidance=entry.get("guidance", defaults.guidance),
+                strength=entry.get("strength", defaults.strength),
+                clip=dataclasses.replace(
+                    defaults.clip, **{k: entry[k] for k in ("num_frames", "height", "width") if k in entry}
+                ),
                 output_spec=dataclasses.replace(defaults.output_spec, **output_overrides),
                 job_id=job_id,
             )
-            check_job(job)
-        except (TypeError, ValueError) as error:
-            raise UserError(f"{where}: {error}") from None
+            check_job(job)  # types included: a jobs file's 2.7 steps or "9" frames are refused, not rounded
         except UserError as error:
             raise UserError(f"{where}: {error}") from None
         jobs.append(job)
     if not jobs:
         raise UserError(f"jobs file {jobs_path} has no jobs")
     return jobs
+
+
+def _file_name(value: Any, key: str) -> str:
+    """A jobs line's `id` or `output`: a plain file name, so that every output stays in --out-dir."""
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"{key!r} must be a non-empty string, got {value!r}")
+    if value != Path(value).name or value in (".", "..") or value.startswith("."):
+        raise UserError(f"{key!r} must be a plain file name (no folders, not hidden), got {value!r}")
+    return value
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -443,6 +486,23 @@ def _base_record(base: str, transformer) -> dict[str, Any]:
     }
 
 
+def _check_device(device: str) -> None:
+    """A device torch knows and this machine has, or a one-line error before any model loads."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise UserError(f"unknown device {device!r} (e.g. cpu, cuda, cuda:1, mps)") from None
+    available = {
+        "cuda": torch.cuda.is_available,
+        "mps": lambda: torch.backends.mps.is_available(),
+        "xpu": lambda: hasattr(torch, "xpu") and torch.xpu.is_available(),
+    }.get(kind)
+    if available is not None and not available():
+        raise UserError(f"device {device!r} is not available on this machine")
+
+
 def _resolve_dtype(name: str, device: str):
     import torch
 
@@ -455,25 +515,27 @@ def _resolve_dtype(name: str, device: str):
 
 
 def _parse_fps(value: Any) -> str | float:
-    if value in ("source", "model"):
+    """A jobs line's `fps`: "source", "model" or a number (its range is `OutputSpec.check`'s)."""
+    if value in ("source", "model") or is_finite_number(value):
         return value
-    try:
-        fps = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"fps must be 'source', 'model' or a number, got {value!r}") from None
-    if not fps > 0:
-        raise UserError(f"fps must be positive, got {value!r}")
-    return fps
+    raise UserError(f"fps must be 'source', 'model' or a number, got {value!r}")
 
 
 def _process_slot(device: str | None) -> tuple[int, int, str | None]:
-    """(process index, process count, device) from accelerate: (0, 1, ...) without a launcher."""
+    """(process index, process count, device) from accelerate: (0, 1, ...) without a launcher.
+
+    A launcher's RANK / WORLD_SIZE count too: accelerate reports a single process for CPU-only
+    torchrun launches, and every process would then run every job.
+    """
     from accelerate import PartialState
 
     state = PartialState()
-    if state.num_processes == 1:
-        return 0, 1, device
-    return state.process_index, state.num_processes, device or str(state.device)
+    if state.num_processes > 1:
+        return state.process_index, state.num_processes, device or str(state.device)
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world > 1:
+        return int(os.environ.get("RANK", "0") or 0), world, device
+    return 0, 1, device
 
 
 def _results_name(shard: tuple[int, int], process: tuple[int, int]) -> str:
@@ -497,7 +559,12 @@ def _read_results(path: Path) -> list[dict]:
 
 
 def _write_results(path: Path, records: list[dict]) -> None:
-    atomic_write_text(path, "".join(json.dumps(r, default=_json_default) + "\n" for r in records))
+    """One record per job: its latest (a job that failed and was then done reads "done")."""
+    latest: dict[Any, dict] = {}
+    for record in records:
+        latest.pop(record.get("id"), None)
+        latest[record.get("id")] = record  # re-inserted: the file lists jobs in the order they last ran
+    atomic_write_text(path, "".join(json.dumps(r, default=_json_default) + "\n" for r in latest.values()))
 
 
 def _remove_stale_temporaries(path: Path) -> None:

@@ -74,6 +74,25 @@ def test_loading_into_a_base_with_other_weights_is_refused(tmp_path):
     load_adapter(tiny_transformer(seed=5), path, check_base_weights=False)  # explicit override works
     load_adapter(tiny_transformer(seed=0).to(torch.bfloat16), path)  # same weights in bf16 still match
 
+    # Other weights with the same statistics (two inits, two fine-tunes): the values tell them apart.
+    shuffled = tiny_transformer(seed=0)
+    with torch.no_grad():
+        for weight in (shuffled.blocks[0].attn1.to_q.weight, shuffled.proj_out.weight):
+            weight.copy_(weight.flatten().flip(0).view_as(weight))  # same mean and std, other values
+    with pytest.raises(UserError, match="other weights"):
+        load_adapter(shuffled, path)
+
+
+def test_an_older_files_statistics_only_probe_still_loads(tmp_path):
+    from imvideoedit.base_fingerprint import base_weight_probe, weight_probes_match
+
+    model = tiny_transformer(seed=0)
+    probe = base_weight_probe(model)
+    width = len(probe) // 2
+    statistics_only = probe[0:2] + probe[width : width + 2]  # mean and std of each tensor, as files had
+    assert weight_probes_match(statistics_only, probe)
+    assert not weight_probes_match(statistics_only, base_weight_probe(tiny_transformer(seed=5)))
+
 
 def test_loading_a_file_of_another_variant_names_both(tmp_path):
     model = tiny_transformer()

@@ -45,6 +45,16 @@ def _one_line_error(capsys) -> str:
         ("kitten_no_size", ["--max-pixels", "4096"], "beyond the pixel budget"),
         ("kitten_empty_prompt", [], "prompt is empty"),
         ("kitten_other_base", [], "made for another base"),
+        ("kitten", ["--model-fps", "0"], "model frame rate must be a number in (0, 240]"),
+        ("kitten", ["--model-fps", "nan"], "model frame rate must be a number"),
+        ("kitten", ["--fps", "inf"], "output fps must be"),
+        ("kitten", ["--fps", "100000"], "output fps must be"),
+        ("kitten", ["--guidance", "0.5"], "guidance must be a finite number >= 1"),
+        ("kitten", ["--seed", "99999999999999999999"], "seed must be an integer in [0, 2**63)"),
+        ("kitten", ["--crf", "99"], "crf must be an integer in 0..51"),
+        ("kitten", ["--num-frames", "1"], "num_frames must be 4k+1"),
+        ("kitten", ["--num-frames", "85"], "above max_frames 81"),
+        ("kitten", ["--device", "foo"], "unknown device 'foo'"),
     ],
 )
 def test_bad_input_gets_one_line_and_no_output(
@@ -195,7 +205,25 @@ def test_bad_jobs_files_are_refused_before_anything_runs(capsys, tmp_path, tiny_
         ("not json\n", "not valid JSON"),
         ('{"input": "a.mp4"}\n', "'prompt' (a string) is required"),
         ('{"input": "a.mp4", "prompt": ""}\n', "prompt is empty"),
-        ('{"input": "a.mp4", "prompt": "x", "output": "same.mp4"}\n' * 2, "also the output of line 1"),
+        (
+            '{"input": "a.mp4", "prompt": "x", "output": "same.mp4"}\n' * 2,
+            "collides with the output of line 1",
+        ),
+        (
+            '{"input": "a.mp4", "prompt": "x", "output": "A.mp4"}\n'
+            '{"input": "a.mp4", "prompt": "y", "output": "A.MP4"}\n',
+            "collides with the output of line 1",
+        ),
+        ('{"input": "a.mp4", "prompt": "x", "id": "x/../../escape"}\n', "'id' must be a plain file name"),
+        (
+            '{"input": "a.mp4", "prompt": "x", "output": "/tmp/abs.mp4"}\n',
+            "'output' must be a plain file name",
+        ),
+        ('{"input": "a.mp4", "prompt": "x", "steps": 2.7}\n', "steps must be a positive integer"),
+        ('{"input": "a.mp4", "prompt": "x", "num_frames": "9"}\n', "num_frames must be 4k+1"),
+        ('{"input": "a.mp4", "prompt": "x", "height": 33}\n', "height must be a positive multiple of 16"),
+        ('{"input": "a.mp4", "prompt": "x", "guidance": true}\n', "guidance must be a finite number >= 1"),
+        ('{"input": "a.mp4", "prompt": "x", "fps": "fast"}\n', "fps must be 'source', 'model' or a number"),
     ]:
         jobs = tmp_path / "jobs.jsonl"
         jobs.write_text(content)
@@ -320,3 +348,17 @@ def test_killed_batch_resumes_without_redoing_or_corrupting(
         finished
     )
     assert [p.name for p in out_dir.iterdir() if p.name.startswith(".")] == []  # no temporaries left
+
+
+def test_results_keep_one_record_per_job_and_launcher_ranks_split_the_jobs(tmp_path, monkeypatch):
+    from imvideoedit.video_editing import _process_slot, _read_results, _write_results
+
+    path = tmp_path / "results.jsonl"
+    _write_results(
+        path, [{"id": "a", "status": "failed"}, {"id": "b", "status": "done"}, {"id": "a", "status": "done"}]
+    )
+    assert _read_results(path) == [{"id": "b", "status": "done"}, {"id": "a", "status": "done"}]
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert _process_slot(None)[:2] == (1, 2)  # a CPU torchrun launch accelerate counts as one process

@@ -150,6 +150,18 @@ def test_array_and_path_inputs(pipe, shared_data: Path):
     assert out.frames.shape == (1, 9, 32, 32, 3) and out.frames.min() >= 0.0 and out.frames.max() <= 1.0
     out = pipe(str(shared_data / "videos" / "camel_8frames.mp4"), "a camel", num_inference_steps=1, **SMALL)
     assert out.clip.timing.num_frames == 5 and out.clip.geometry.height == 32
+    # "pt" in diffusers' layout and range; return_dict=False gives a plain tuple.
+    tensor, clip = pipe(
+        frames,
+        "a red square",
+        num_inference_steps=1,
+        height=32,
+        width=32,
+        output_type="pt",
+        return_dict=False,
+    )
+    assert tensor.shape == (1, 9, 3, 32, 32) and 0.0 <= float(tensor.min()) <= float(tensor.max()) <= 1.0
+    assert clip.timing.num_frames == 9
 
 
 @pytest.mark.parametrize(
@@ -161,6 +173,8 @@ def test_array_and_path_inputs(pipe, shared_data: Path):
         ({"num_inference_steps": 0}, "num_inference_steps"),
         ({"num_frames": 6}, "4k\\+1"),
         ({"height": 30}, "multiple of 16"),
+        ({"guidance_scale": 0.5}, "guidance_scale must be a finite number >= 1"),
+        ({"guidance_scale": float("inf")}, "guidance_scale must be a finite number >= 1"),
     ],
 )
 def test_bad_call_arguments(pipe, kitten_clip, shared_data, kwargs, message):

@@ -272,3 +272,37 @@ def test_colour_matching_moves_the_statistics_to_the_reference():
     np.testing.assert_allclose(matched.mean(axis=(0, 1, 2)), reference.mean(axis=(0, 1, 2)), atol=1.0)
     np.testing.assert_allclose(matched.std(axis=(0, 1, 2)), reference.std(axis=(0, 1, 2)), rtol=0.05)
     assert np.array_equal(match_colour(edit, reference, strength=0.0), edit)
+
+
+def test_source_rate_clips_decode_only_the_frames_the_plan_takes(shared_data: Path):
+    wolf = shared_data / "videos" / "wolf.mp4"
+    whole = read_video(wolf)
+    clip = load_clip(wolf, ClipSpec(model_fps=None, num_frames=9, height=32))
+    assert clip.source.num_frames == 9 < whole.num_frames  # not the whole file
+    source = clip.mapping()["source"]
+    assert source["num_frames_decoded"] == 9
+    assert source["duration"] == pytest.approx(
+        whole.file_duration or whole.duration
+    )  # the file's, not 9 frames'
+    assert source["decoded_duration"] < source["duration"]
+
+
+def test_mp3_audio_is_copied_not_transcoded(tmp_path: Path):
+    path = tmp_path / "mp3.mp4"
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264", rate=8)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = container.add_stream("libmp3lame", rate=44100)
+        for index in range(8):
+            pixels = np.full((32, 32, 3), index * 30, np.uint8)
+            container.mux(video.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        samples = np.zeros((1, 44100), np.float32)
+        sound = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        sound.sample_rate = 44100
+        container.mux(audio.encode(sound))
+        container.mux(audio.encode(None))
+        container.mux(video.encode(None))
+    clip = load_clip(path, ClipSpec(num_frames=5, height=32, model_fps=8.0))
+    assert clip.source.audio.codec == "mp3"
+    written = write_video(tmp_path / "out.mp4", clip.frames, 8.0, audio=clip.source.audio)
+    assert written.audio == "copied"

@@ -112,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--jobs needs --out-dir")
     if not batch and not (args.input and args.prompt is not None and args.output):
         raise UserError("need INPUT, PROMPT and -o OUT (or --jobs FILE --out-dir DIR)")
+    if not batch and (args.out_dir or args.shard != "0/1"):
+        raise UserError("--out-dir and --shard are for batches (--jobs FILE); one edit writes to -o OUT")
 
     models = ModelSpec(
         base=args.base,

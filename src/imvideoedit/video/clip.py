@@ -7,17 +7,30 @@ timing and size (`imvideoedit.video.render`) and the sidecar can say exactly wha
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from imvideoedit.errors import UserError
 from imvideoedit.video.geometry import DEFAULT_MAX_PIXELS, Fit, Geometry, plan_geometry, to_model_grid
 from imvideoedit.video.reader import DecodedVideo, read_video
-from imvideoedit.video.timing import FrameFit, FrameTiming, plan_frames
+from imvideoedit.video.timing import MIN_MODEL_FRAMES, FrameFit, FrameTiming, is_4k_plus_1, plan_frames
 
 # Extra seconds decoded beyond what the frame plan needs (covers rounding at the boundary).
 _READ_MARGIN_S = 1.0
+MAX_FPS = 240  # frame rates above this (model or output) are refused as nonsense
+
+
+def is_whole_number(value: object) -> bool:
+    """An int and not a bool (a jobs file's `true` is not a frame count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_finite_number(value: object) -> bool:
+    """An int or float, not a bool, neither NaN nor infinite."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,41 @@ class ClipSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def check(self) -> None:
+        """Refuse impossible settings before anything is decoded or loaded (one-line UserError)."""
+        if self.model_fps is not None and not (
+            is_finite_number(self.model_fps) and 0 < self.model_fps <= MAX_FPS
+        ):
+            raise UserError(
+                f"model frame rate must be a number in (0, {MAX_FPS}] or 'source', got {self.model_fps!r}"
+            )
+        if (
+            not is_whole_number(self.max_frames)
+            or not is_4k_plus_1(self.max_frames)
+            or self.max_frames < MIN_MODEL_FRAMES
+        ):
+            raise UserError(
+                f"max_frames must be 4k+1 and at least {MIN_MODEL_FRAMES}, got {self.max_frames!r}"
+            )
+        if self.num_frames is not None:
+            if (
+                not is_whole_number(self.num_frames)
+                or not is_4k_plus_1(self.num_frames)
+                or self.num_frames < MIN_MODEL_FRAMES
+            ):
+                raise UserError(f"num_frames must be 4k+1 (5, 9, ..., 81), got {self.num_frames!r}")
+            if self.num_frames > self.max_frames:
+                raise UserError(
+                    f"num_frames {self.num_frames} is above max_frames {self.max_frames} "
+                    "(Wan2.1 makes 81 frames at most; raise max_frames to go beyond)"
+                )
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            if value is not None and (not is_whole_number(value) or value < 16 or value % 16):
+                raise UserError(f"{name} must be a positive multiple of 16, got {value!r}")
+        if not is_whole_number(self.max_pixels) or self.max_pixels < 16 * 16:
+            raise UserError(f"max_pixels must be an integer of at least 256, got {self.max_pixels!r}")
 
 
 @dataclass
@@ -56,8 +104,10 @@ class PreparedClip:
                 "width": source.width,
                 "height": source.height,
                 "fps": source.fps,
-                "num_frames_decoded": source.num_frames,
-                "duration": source.duration,
+                "num_frames": source.file_frames,  # as the file declares (None if it does not)
+                "num_frames_decoded": source.num_frames,  # only as much as the frame plan can use
+                "duration": source.file_duration or source.duration,
+                "decoded_duration": source.duration,
                 "variable_frame_rate": source.variable_frame_rate,
                 "rotation": source.rotation,
                 "mirrored": source.mirrored,
@@ -100,9 +150,11 @@ def load_clip(path: str | Path, spec: ClipSpec) -> PreparedClip:
 
     Stills are refused: editing needs at least two frames.
     """
-    seconds = None
-    if spec.model_fps is not None:
-        frames_needed = spec.num_frames or spec.max_frames
+    spec.check()
+    frames_needed = spec.num_frames or spec.max_frames
+    if spec.model_fps is None:  # the source's frames one for one: no more of them than the plan takes
+        video = read_video(path, max_frames=frames_needed, min_frames=2)
+    else:
         seconds = frames_needed / spec.model_fps + _READ_MARGIN_S
-    video = read_video(path, max_seconds=seconds, min_frames=2)
+        video = read_video(path, max_seconds=seconds, min_frames=2)
     return prepare_clip(video, spec)

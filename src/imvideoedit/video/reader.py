@@ -69,6 +69,8 @@ class DecodedVideo:
     variable_frame_rate: bool = False
     audio: AudioInfo | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    file_duration: float | None = None  # the video stream's duration as the file declares it
+    file_frames: int | None = None  # its frame count as declared (the decoded part may be shorter)
 
     @property
     def num_frames(self) -> int:
@@ -92,10 +94,11 @@ def read_video(
     path: str | Path,
     *,
     max_seconds: float | None = None,
+    max_frames: int | None = None,
     min_frames: int = 1,
     apply_rotation: bool = True,
 ) -> DecodedVideo:
-    """Decode every frame of `path` (or the first `max_seconds` of it) as RGB uint8.
+    """Decode every frame of `path` (or the first `max_seconds`, or `max_frames`, of it) as RGB uint8.
 
     `min_frames` lets callers that need motion refuse stills (editing asks for 2). A file read to
     its end must hold the frames its index declares, or it is reported as truncated.
@@ -125,7 +128,7 @@ def read_video(
         container_format = container.format.name
         stream_metadata = dict(stream.metadata)
         _check_index_within_file(container, path)
-        decoded = _decode_frames(container, stream, path, max_seconds, declared_rate)
+        decoded = _decode_frames(container, stream, path, max_seconds, declared_rate, max_frames)
 
     frames, times, durations, rotation_matrix, corrupt, stopped_early = decoded
     if not frames:
@@ -177,6 +180,8 @@ def read_video(
         variable_frame_rate=variable,
         audio=audio,
         metadata=stream_metadata,
+        file_duration=declared_duration,
+        file_frames=declared_frames or None,
     )
 
 
@@ -214,7 +219,14 @@ def _open(path: Path):
         raise UserError(f"not a video file, or an unreadable one ({_ffmpeg_reason(error)}): {path}") from None
 
 
-def _decode_frames(container, stream, path: Path, max_seconds: float | None, rate: float | None):
+def _decode_frames(
+    container,
+    stream,
+    path: Path,
+    max_seconds: float | None,
+    rate: float | None,
+    max_frames: int | None = None,
+):
     """Decode to RGB.
 
     Returns (frames, times, durations, display matrix or None, corrupt count, stopped early).
@@ -233,6 +245,9 @@ def _decode_frames(container, stream, path: Path, max_seconds: float | None, rat
             else:  # no presentation time: assume a constant rate after the previous frame
                 time = (times[-1] + fallback_step) if times else 0.0
             if max_seconds is not None and times and time - times[0] >= max_seconds:
+                stopped_early = True
+                break
+            if max_frames is not None and len(frames) >= max_frames:
                 stopped_early = True
                 break
             if matrix is None:
@@ -286,7 +301,8 @@ def _describe_audio(container, path: Path) -> AudioInfo | None:
     return AudioInfo(
         path=str(path),
         stream_index=stream.index,
-        codec=context.name if context is not None else "unknown",
+        # The codec's canonical name ("mp3"), not its decoder's ("mp3float"): the writer copies by it.
+        codec=(context.codec.canonical_name if context is not None else "unknown"),
         sample_rate=int(context.sample_rate or 0),
         channels=int(getattr(context, "channels", 0) or 0),
         start_time=start,

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from imvideoedit.errors import UserError
-from imvideoedit.video.clip import PreparedClip
+from imvideoedit.video.clip import MAX_FPS, PreparedClip, is_finite_number, is_whole_number
 from imvideoedit.video.colour import match_colour
 from imvideoedit.video.geometry import content_of, to_model_grid, to_source_size
 from imvideoedit.video.timing import output_schedule
@@ -41,6 +41,17 @@ class OutputSpec:
     audio: bool = True
     crf: int = 18
     preset: str = "medium"
+
+    def check(self) -> None:
+        """Refuse impossible settings before anything is decoded or loaded (one-line UserError)."""
+        if self.fps not in ("source", "model") and not (
+            is_finite_number(self.fps) and 0.1 <= self.fps <= MAX_FPS
+        ):
+            raise UserError(
+                f"output fps must be 'source', 'model' or a number in [0.1, {MAX_FPS}], got {self.fps!r}"
+            )
+        if not is_whole_number(self.crf) or not 0 <= self.crf <= 51:
+            raise UserError(f"crf must be an integer in 0..51 (x264's range), got {self.crf!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,14 +81,14 @@ def render_edit(edit: np.ndarray, clip: PreparedClip, spec: OutputSpec) -> Rende
     model_indices, times, fps = output_schedule(timing, source.timestamps, source.fps, spec.fps)
     # The source frame on screen at each output time (for restoring borders and side by side).
     source_indices = np.clip(np.searchsorted(source.timestamps, times + 1e-6, side="right") - 1, 0, None)
-    source_frames = source.frames[source_indices]  # (N, H, W, 3)
 
     if spec.size == "model":
         frames = content_of(edit[model_indices], geometry)
-        reference = (
-            content_of(to_model_grid(source_frames, geometry), geometry) if spec.side_by_side else None
-        )
+        reference = None
+        if spec.side_by_side:  # gathered only when shown: N full-size source frames can be gigabytes
+            reference = content_of(to_model_grid(source.frames[source_indices], geometry), geometry)
     else:
+        source_frames = source.frames[source_indices]  # (N, H, W, 3)
         frames = to_source_size(edit[model_indices], geometry, source_frames)
         reference = source_frames
     if spec.side_by_side:
