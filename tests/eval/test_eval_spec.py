@@ -31,8 +31,8 @@ def case(**overrides):
     return record
 
 
-def test_spec_loads_relative_sources_and_canonical_tasks(tmp_path):
-    (tmp_path / "src.mp4").write_bytes(b"x")
+def test_spec_loads_relative_sources_and_canonical_tasks(tmp_path, make_mp4, make_frames):
+    make_mp4(tmp_path / "src.mp4", make_frames(3))
     cases = load_spec(write_spec(tmp_path, case(meta={"difficulty": "hard"})))
     assert cases[0].source == tmp_path / "src.mp4"
     assert cases[0].task == "relighting" and cases[0].meta == {"difficulty": "hard"}
@@ -48,11 +48,13 @@ def test_spec_loads_relative_sources_and_canonical_tasks(tmp_path):
         ([case(), case()], None, "spec.jsonl:2: duplicate case id 'c1'"),
         ([case(colour="red")], None, "unknown key colour"),
         ([case(source="missing.mp4")], None, "source video not found"),
+        ([case(source="text.mp4")], None, "spec.jsonl:1: source is not a readable video"),
         ([], "\n\n", "has no cases"),
     ],
 )
-def test_bad_specs_are_refused_with_the_line(tmp_path, records, raw, message):
-    (tmp_path / "src.mp4").write_bytes(b"x")
+def test_bad_specs_are_refused_with_the_line(tmp_path, make_mp4, make_frames, records, raw, message):
+    make_mp4(tmp_path / "src.mp4", make_frames(3))
+    (tmp_path / "text.mp4").write_text("not a video")
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(".", r"\.")):
         load_spec(write_spec(tmp_path, *records, raw=raw))
 

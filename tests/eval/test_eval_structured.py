@@ -124,6 +124,9 @@ def test_key_spelling_is_matched_loosely_and_extra_keys_ignored():
         }
     )
     assert verdict.scores == {"IA": 1, "TC": 2, "VF": 3, "AA": 4} and verdict.total == 10
+    twice = {"Instruction_Adherence": 20, "Instruction Adherence": 29, "TC": 1}
+    with pytest.raises(AnswerInvalid, match="Instruction_Adherence is given 2 times"):
+        parse_judge_answer({"Reasoning": "ok", "Scores": twice})
 
 
 def test_refusal_is_missing_after_bounded_repairs():

@@ -55,11 +55,15 @@ def _squash(key: str) -> str:
 
 
 def _lookup(obj: dict[str, Any], key: str) -> tuple[bool, Any]:
+    """(found, value) for `key` in any spelling ("Instruction_Adherence", "instruction adherence");
+    two spellings of one key in the same answer are refused as ambiguous, not resolved silently."""
     wanted = _squash(key)
-    for name, value in obj.items():
-        if _squash(str(name)) == wanted:
-            return True, value
-    return False, None
+    found = [(name, value) for name, value in obj.items() if _squash(str(name)) == wanted]
+    if len(found) > 1:
+        raise AnswerInvalid(
+            f"{key} is given {len(found)} times ({', '.join(repr(n) for n, _ in found)}); give it once"
+        )
+    return (True, found[0][1]) if found else (False, None)
 
 
 def parse_judge_answer(obj: Any) -> JudgeVerdict:

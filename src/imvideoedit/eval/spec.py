@@ -84,12 +84,25 @@ def load_spec(path: str | Path, *, check_sources: bool = True) -> list[Benchmark
         if case.id in seen:
             raise UserError(f"{where}: duplicate case id {case.id!r}")
         seen.add(case.id)
-        if check_sources and not case.source.is_file():
-            raise UserError(f"{where}: source video not found: {case.source}")
+        if check_sources:
+            _check_source(case.source, where)
         cases.append(case)
     if not cases:
         raise UserError(f"benchmark spec has no cases: {path}")
     return cases
+
+
+def _check_source(path: Path, where: str) -> None:
+    """The source exists and opens as a video (its index only, nothing is decoded): a spec that
+    names a text file would otherwise charge every method a missing item."""
+    from imvideoedit.video.reader import probe_video
+
+    if not path.is_file():
+        raise UserError(f"{where}: source video not found: {path}")
+    try:
+        probe_video(path)
+    except UserError as error:
+        raise UserError(f"{where}: source is not a readable video ({error})") from None
 
 
 def _case(record: Any, where: str, base: Path) -> BenchmarkCase:
