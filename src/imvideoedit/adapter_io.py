@@ -7,6 +7,7 @@ Metadata keys (all strings, as safetensors requires):
     base_config             the base transformer's architecture config as JSON
     base_config_fingerprint short hash of base_config
     base_weight_probe       JSON list of weight statistics of the base (absent for meta models)
+    base_weight_values      JSON list of a few of the base's weight values at fixed positions
     ...                     caller's extra metadata (e.g. the resolved training config)
 
 Full mode stores every adapter weight. LoRA mode stores the trainable part only (LoRA factors,
@@ -31,8 +32,10 @@ from imvideoedit.base_fingerprint import (
     base_config_dict,
     base_config_fingerprint,
     base_weight_probe,
+    base_weight_values,
     describe_base,
     weight_probes_match,
+    weight_values_match,
 )
 from imvideoedit.errors import UserError
 from imvideoedit.injection import adapter_parameters, attach_adapter, get_adapter_config, has_adapter
@@ -45,6 +48,7 @@ _RESERVED = {
     "base_config",
     "base_config_fingerprint",
     "base_weight_probe",
+    "base_weight_values",
 }
 
 
@@ -66,9 +70,10 @@ def save_adapter(
         "base_config": json.dumps(base_config_dict(transformer), sort_keys=True),
         "base_config_fingerprint": base_config_fingerprint(transformer),
     }
-    probe = base_weight_probe(transformer)
-    if probe is not None:
+    probe, values = base_weight_probe(transformer), base_weight_values(transformer)
+    if probe is not None and values is not None:
         metadata["base_weight_probe"] = json.dumps(probe)
+        metadata["base_weight_values"] = json.dumps(values)
     for key, value in (extra_metadata or {}).items():
         if key in _RESERVED:
             raise ValueError(f"extra_metadata may not override the reserved key {key!r}")
@@ -114,8 +119,13 @@ def load_adapter(
         )
     if check_base_weights and "base_weight_probe" in metadata:
         current = base_weight_probe(transformer)
-        if current is not None and not weight_probes_match(
-            json.loads(metadata["base_weight_probe"]), current
+        values = base_weight_values(transformer)
+        if current is not None and (
+            not weight_probes_match(json.loads(metadata["base_weight_probe"]), current)
+            or (
+                "base_weight_values" in metadata  # files from before it was recorded: statistics only
+                and not weight_values_match(json.loads(metadata["base_weight_values"]), values, current)
+            )
         ):
             raise UserError(
                 f"adapter {path.name} was trained on a base with the same architecture but other weights "

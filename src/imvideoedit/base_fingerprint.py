@@ -3,10 +3,12 @@
 An adapter only makes sense on the base it was trained on. Two checks:
 - the config fingerprint: a hash of the transformer's architecture config (what shapes the
   adapter's tensors and what its inherited weights were copied from);
-- a weight probe: the mean, std and a few values at fixed positions of fixed backbone tensors,
-  compared with a tolerance so that the same weights loaded in bf16 or fp32 still match, but
-  another checkpoint does not. Statistics alone are not enough: two initialisations of the
-  same architecture (or two fine-tunes of one base) share them within a percent.
+- a weight probe: the mean and std of fixed backbone tensors (`base_weight_probe`) and a few of
+  their values at fixed positions (`base_weight_values`), compared with a tolerance so that the
+  same weights loaded in bf16 or fp32 still match, but another checkpoint does not. Statistics
+  alone are not enough: two initialisations of the same architecture (or two fine-tunes of one
+  base) share them within a percent. Files from before the values were recorded are checked on
+  their statistics.
 """
 
 from __future__ import annotations
@@ -46,39 +48,62 @@ def describe_base(config: dict[str, Any]) -> str:
 
 
 def base_weight_probe(transformer: nn.Module) -> list[float] | None:
-    """Per probed tensor: mean, std, then `_PROBE_VALUES` values at evenly spaced flat positions
-    (one flat list); None for a model on the meta device."""
-    named = _backbone_named_parameters(transformer)
+    """Mean and std of a few backbone tensors, or None for a model on the meta device."""
     stats: list[float] = []
-    for name in _PROBED:
-        tensor = named.get(name)
-        if tensor is None or tensor.is_meta:
+    for values in _probed_tensors(transformer):
+        if values is None:
             return None
-        values = tensor.detach().to(torch.float64).flatten()
-        picks = torch.linspace(0, values.numel() - 1, _PROBE_VALUES).round().long()
-        stats += [float(values.mean()), float(values.std()), *values[picks].tolist()]
+        stats += [float(values.mean()), float(values.std())]
     return stats
 
 
+def base_weight_values(transformer: nn.Module) -> list[float] | None:
+    """`_PROBE_VALUES` values of each probed tensor at evenly spaced flat positions (one list), or
+    None for a model on the meta device. Kept apart from `base_weight_probe`, whose layout older
+    files and versions know."""
+    picked: list[float] = []
+    for values in _probed_tensors(transformer):
+        if values is None:
+            return None
+        positions = torch.linspace(0, values.numel() - 1, _PROBE_VALUES).round().long()
+        picked += values[positions].tolist()
+    return picked
+
+
 def weight_probes_match(saved: list[float], current: list[float]) -> bool:
-    """True when `current` (this version's probe) matches `saved`, which may be an older file's
-    probe of mean and std only (then only those are compared)."""
-    count = len(_PROBED)
-    if len(saved) % count or len(current) % count:
+    if len(saved) != len(current):
         return False
-    saved_width, width = len(saved) // count, len(current) // count
-    if saved_width not in (2, width):
-        return False
-    for index in range(count):
-        old = saved[index * saved_width : (index + 1) * saved_width]
-        new = current[index * width : (index + 1) * width]
-        scale = max(abs(old[1]), 1e-12)  # the tensor's std
-        if abs(old[1] - new[1]) > _PROBE_RTOL * scale or abs(old[0] - new[0]) > _PROBE_RTOL * scale:
+    for (saved_mean, saved_std), (mean, std) in zip(_pairs(saved), _pairs(current), strict=True):
+        scale = max(abs(saved_std), 1e-12)
+        if abs(saved_std - std) > _PROBE_RTOL * scale or abs(saved_mean - mean) > _PROBE_RTOL * scale:
             return False
-        for a, b in zip(old[2:], new[2:saved_width], strict=True):
-            if abs(a - b) > _VALUE_RTOL * abs(a) + _VALUE_ATOL * scale:
-                return False
     return True
+
+
+def weight_values_match(saved: list[float], current: list[float], probe: list[float]) -> bool:
+    """The same values up to a dtype's rounding; `probe` (this base's mean/std) scales the slack."""
+    if len(saved) != len(current) or len(saved) != _PROBE_VALUES * len(_PROBED):
+        return False
+    stds = [abs(std) for _, std in _pairs(probe)]
+    for index, (a, b) in enumerate(zip(saved, current, strict=True)):
+        scale = max(stds[index // _PROBE_VALUES], 1e-12)
+        if abs(a - b) > _VALUE_RTOL * abs(a) + _VALUE_ATOL * scale:
+            return False
+    return True
+
+
+def _probed_tensors(transformer: nn.Module) -> list[torch.Tensor | None]:
+    """The probed tensors, flat, in float64; None in place of one that is missing, on the meta
+    device, or empty (a parameter shard another process holds)."""
+    named = _backbone_named_parameters(transformer)
+    tensors: list[torch.Tensor | None] = []
+    for name in _PROBED:
+        tensor = named.get(name)
+        if tensor is None or tensor.is_meta or tensor.numel() == 0:
+            tensors.append(None)
+        else:
+            tensors.append(tensor.detach().to(torch.float64).flatten())
+    return tensors
 
 
 def _backbone_named_parameters(transformer: nn.Module) -> dict[str, torch.Tensor]:
@@ -95,3 +120,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def _pairs(values: list[float]) -> list[tuple[float, float]]:
+    return list(zip(values[0::2], values[1::2], strict=True))

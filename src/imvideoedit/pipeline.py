@@ -21,6 +21,7 @@ which keeps the adapter's pairing (item i of the first half with item i of the s
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,7 +136,11 @@ class ImVideoEditPipeline(DiffusionPipeline):
             raise UserError(f"{len(negative_prompt)} negative prompts for {len(prompts)} prompts")
         if not isinstance(num_inference_steps, int) or num_inference_steps < 1:
             raise UserError(f"num_inference_steps must be a positive integer, got {num_inference_steps!r}")
-        if not isinstance(guidance_scale, (int, float)) or not 1.0 <= guidance_scale < float("inf"):
+        if (
+            not isinstance(guidance_scale, numbers.Real)
+            or isinstance(guidance_scale, bool)
+            or not (1.0 <= guidance_scale < float("inf"))
+        ):
             raise UserError(
                 f"guidance_scale must be a finite number >= 1 (1: no guidance), got {guidance_scale!r}"
             )

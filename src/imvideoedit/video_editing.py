@@ -277,7 +277,8 @@ def read_jobs(jobs_path: str | Path, out_dir: str | Path, defaults: EditJob) -> 
     if not jobs_path.is_file():
         raise UserError(f"jobs file not found: {jobs_path}")
     jobs: list[EditJob] = []
-    outputs: dict[Path, int] = {}
+    outputs: dict[str, int] = {}  # case-folded output and sidecar paths -> line
+    ids: dict[str, int] = {}  # job id -> line
     for number, line in enumerate(jobs_path.read_text().splitlines(), start=1):
         if not line.strip():
             continue
@@ -297,9 +298,17 @@ def read_jobs(jobs_path: str | Path, out_dir: str | Path, defaults: EditJob) -> 
         source = Path(entry["input"])
         source = source if source.is_absolute() else jobs_path.parent / source
         try:
-            job_id = _file_name(entry["id"], "id") if "id" in entry else f"{len(jobs):05d}_{source.stem}"
+            given_id, given_output = entry.get("id"), entry.get("output")
+            if isinstance(given_id, int) and not isinstance(given_id, bool):
+                given_id = str(given_id)  # generated files often number their jobs
+            job_id = (
+                _file_name(given_id, "id") if given_id not in (None, "") else f"{len(jobs):05d}_{source.stem}"
+            )
+            if job_id in ids:  # ids name the records of results.jsonl
+                raise UserError(f"id {job_id!r} is also the id of line {ids[job_id]}")
+            ids[job_id] = number
             output = out_dir / (
-                _file_name(entry["output"], "output") if "output" in entry else f"{job_id}.mp4"
+                _file_name(given_output, "output") if given_output not in (None, "") else f"{job_id}.mp4"
             )
             # Outputs may not share a file or a sidecar, whatever the case (A.mp4 and A.MP4 share A.json
             # on a case-insensitive file system, and A.json either way).
@@ -315,12 +324,13 @@ def read_jobs(jobs_path: str | Path, out_dir: str | Path, defaults: EditJob) -> 
                 output=str(output),
                 prompt=entry["prompt"],
                 negative_prompt=entry.get("negative_prompt", defaults.negative_prompt),
-                seed=entry.get("seed", defaults.seed),
-                steps=entry.get("steps", defaults.steps),
+                seed=_whole(entry.get("seed", defaults.seed)),
+                steps=_whole(entry.get("steps", defaults.steps)),
                 guidance=entry.get("guidance", defaults.guidance),
                 strength=entry.get("strength", defaults.strength),
                 clip=dataclasses.replace(
-                    defaults.clip, **{k: entry[k] for k in ("num_frames", "height", "width") if k in entry}
+                    defaults.clip,
+                    **{k: _whole(entry[k]) for k in ("num_frames", "height", "width") if k in entry},
                 ),
                 output_spec=dataclasses.replace(defaults.output_spec, **output_overrides),
                 job_id=job_id,
@@ -332,6 +342,14 @@ def read_jobs(jobs_path: str | Path, out_dir: str | Path, defaults: EditJob) -> 
     if not jobs:
         raise UserError(f"jobs file {jobs_path} has no jobs")
     return jobs
+
+
+def _whole(value: Any) -> Any:
+    """30.0 -> 30 (JSON writers often print whole numbers as floats); anything else unchanged, for
+    `check_job` to accept or refuse (2.7 steps and "9" frames are refused, not rounded)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _file_name(value: Any, key: str) -> str:
@@ -477,12 +495,13 @@ def _adapter_metadata(path: str) -> dict[str, Any]:
 
 
 def _base_record(base: str, transformer) -> dict[str, Any]:
-    from imvideoedit.base_fingerprint import base_config_fingerprint, base_weight_probe
+    from imvideoedit.base_fingerprint import base_config_fingerprint, base_weight_probe, base_weight_values
 
     return {
         "path": str(base),
         "config_fingerprint": base_config_fingerprint(transformer),
         "weight_probe": base_weight_probe(transformer),
+        "weight_values": base_weight_values(transformer),
     }
 
 
@@ -518,7 +537,10 @@ def _parse_fps(value: Any) -> str | float:
     """A jobs line's `fps`: "source", "model" or a number (its range is `OutputSpec.check`'s)."""
     if value in ("source", "model") or is_finite_number(value):
         return value
-    raise UserError(f"fps must be 'source', 'model' or a number, got {value!r}")
+    try:
+        return float(value)  # "24", as the command line's --fps takes it
+    except (TypeError, ValueError):
+        raise UserError(f"fps must be 'source', 'model' or a number, got {value!r}") from None
 
 
 def _process_slot(device: str | None) -> tuple[int, int, str | None]:

@@ -83,15 +83,21 @@ def test_loading_into_a_base_with_other_weights_is_refused(tmp_path):
         load_adapter(shuffled, path)
 
 
-def test_an_older_files_statistics_only_probe_still_loads(tmp_path):
-    from imvideoedit.base_fingerprint import base_weight_probe, weight_probes_match
+def test_an_older_file_without_recorded_values_is_checked_on_its_statistics(tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
 
     model = tiny_transformer(seed=0)
-    probe = base_weight_probe(model)
-    width = len(probe) // 2
-    statistics_only = probe[0:2] + probe[width : width + 2]  # mean and std of each tensor, as files had
-    assert weight_probes_match(statistics_only, probe)
-    assert not weight_probes_match(statistics_only, base_weight_probe(tiny_transformer(seed=5)))
+    attach_adapter(model, AdapterConfig())
+    path = save_adapter(model, tmp_path / "a.safetensors")
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    del metadata["base_weight_values"]  # as files written before the values were recorded
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
+    load_adapter(tiny_transformer(seed=0), tmp_path / "old.safetensors")
+    with pytest.raises(UserError, match="other weights"):
+        load_adapter(tiny_transformer(seed=5), tmp_path / "old.safetensors")
 
 
 def test_loading_a_file_of_another_variant_names_both(tmp_path):

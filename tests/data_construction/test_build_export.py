@@ -143,6 +143,12 @@ def test_build_export_never_writes_into_a_folder_it_did_not_make(filtered, tmp_p
     assert (foreign / "images" / "keep-me.png").read_bytes() == b"mine"
     assert (foreign / "metadata.jsonl").read_text() == '{"id": "x"}\n'
 
+    config.export.output_dir = None  # an export from before exports were marked is still its own
+    run_export(config)
+    (config.export_dir / export_module.MARKER).unlink()
+    run_export(config)
+    assert (config.export_dir / export_module.MARKER).is_file()
+
 
 def test_build_export_validates_before_writing_and_keeps_the_earlier_export(filtered):
     config, passed, _ = filtered

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0.0 <= args.keep_share <= 1.0:
         raise UserError("--keep-share must lie between 0 and 1")
-    if args.guidance < 0:
-        raise UserError("--guidance must be at least 0")
+    if not 1.0 <= args.guidance < float("inf"):  # checked before training, as the pipeline will
+        raise UserError(f"--guidance must be a finite number >= 1 (1: no guidance), got {args.guidance}")
     settings = DemoSettings(
         pairs=args.pairs,
         keep_share=args.keep_share,

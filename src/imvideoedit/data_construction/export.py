@@ -124,10 +124,24 @@ def _claim(out: Path) -> None:
     """Refuse an existing, non-empty folder that no export wrote (see the module doc)."""
     if out.exists() and not out.is_dir():
         raise UserError(f"export.output_dir {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file() and not _export_shaped(out):
         raise UserError(
             f"export.output_dir {out} already holds files that no export wrote; choose a new or empty folder"
         )
+
+
+def _export_shaped(out: Path) -> bool:
+    """An export written before exports were marked: nothing but what an export writes."""
+    for path in out.iterdir():
+        if path.name == "images" and path.is_dir():
+            if not all(
+                image.is_file() and image.name.endswith(("_source.png", "_target.png"))
+                for image in path.iterdir()
+            ):
+                return False
+        elif path.name not in ("metadata.jsonl", "stats.json", "task_mix.png"):
+            return False
+    return True
 
 
 def _copy_if_changed(source: Path, destination: Path) -> bool:

@@ -32,6 +32,7 @@ nearest in time, and the edit resized to the source's working size):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -188,7 +189,7 @@ def align_in_time(
     those five seconds, not with the whole source stretched over it. Without rates, frame counts
     say nothing about time, and both whole clips are sampled evenly to the shorter count.
     """
-    if first_fps and second_fps:
+    if _usable_rate(first_fps) and _usable_rate(second_fps):
         span = min(len(first) / first_fps, len(second) / second_fps)  # seconds both clips cover
         first = first[: max(1, min(len(first), round(span * first_fps)))]
         second = second[: max(1, min(len(second), round(span * second_fps)))]
@@ -208,6 +209,10 @@ def align_in_time(
         return frames[np.round(np.linspace(0, len(frames) - 1, count)).astype(int)]
 
     return pick(first), pick(second)
+
+
+def _usable_rate(fps: float | None) -> bool:
+    return fps is not None and math.isfinite(fps) and fps > 0
 
 
 def motion_fidelity_epe(

@@ -66,18 +66,12 @@ class ClipSpec:
             raise UserError(
                 f"max_frames must be 4k+1 and at least {MIN_MODEL_FRAMES}, got {self.max_frames!r}"
             )
-        if self.num_frames is not None:
-            if (
-                not is_whole_number(self.num_frames)
-                or not is_4k_plus_1(self.num_frames)
-                or self.num_frames < MIN_MODEL_FRAMES
-            ):
-                raise UserError(f"num_frames must be 4k+1 (5, 9, ..., 81), got {self.num_frames!r}")
-            if self.num_frames > self.max_frames:
-                raise UserError(
-                    f"num_frames {self.num_frames} is above max_frames {self.max_frames} "
-                    "(Wan2.1 makes 81 frames at most; raise max_frames to go beyond)"
-                )
+        if self.num_frames is not None and (
+            not is_whole_number(self.num_frames)
+            or not is_4k_plus_1(self.num_frames)
+            or self.num_frames < MIN_MODEL_FRAMES
+        ):
+            raise UserError(f"num_frames must be 4k+1 (5, 9, ..., 81), got {self.num_frames!r}")
         for name in ("height", "width"):
             value = getattr(self, name)
             if value is not None and (not is_whole_number(value) or value < 16 or value % 16):
