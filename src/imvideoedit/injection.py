@@ -129,7 +129,7 @@ def attach_adapter(transformer: nn.Module, config: AdapterConfig | None = None) 
 
     layout = PairedLayout()
     for index, block in enumerate(transformer.blocks):
-        adapter = SpatialDifferenceAdapter(block.attn1, block.attn2, config)
+        adapter = SpatialDifferenceAdapter(block.attn1, block.attn2, config, index=index)
         transformer.blocks[index] = ImVideoEditBlock(block, adapter, layout)
 
     for block in adapted_blocks(transformer):

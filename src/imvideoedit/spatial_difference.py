@@ -20,6 +20,13 @@ Variants (METHOD section 5) build only the modules they use:
 
 At initialisation H == A exactly: W_p is zero, Phi2's output projection is zero (so dS = 0), and
 the parallel variant's two branches are identical copies whose difference is exactly 0.
+
+Every frozen weight must be rebuildable when a file is loaded, since a LoRA-mode file holds only
+the LoRA factors and norms: the copies of the block's attention come from the base, W_p and
+Phi2's output projection are zero. GateProj is the one fresh random layer; in LoRA mode it is
+frozen, so it is drawn from a fixed seed per block (`GATE_SEED + block index`), not from the
+global random state, and a saved LoRA adapter reloads bit for bit in any process. (In full mode
+GateProj trains and is saved, and keeps its default initialisation.)
 """
 
 from __future__ import annotations
@@ -33,11 +40,28 @@ from torch import nn
 from imvideoedit.adapter_config import AdapterConfig
 from imvideoedit.joint_spatial_attention import JointSpatialAttention
 
+GATE_SEED = 20_250_401  # + block index: GateProj's initial weights in LoRA mode (part of the file format)
+
+
+def _seeded_linear_init(module: nn.Module, seed: int) -> None:
+    """nn.Linear's default initialisation (uniform in +-1/sqrt(fan_in)) from a fixed seed, drawn
+    in float32 on the CPU so that every device and dtype gets the same values."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in module.modules():
+            if not isinstance(layer, nn.Linear) or layer.weight.is_meta:
+                continue
+            bound = 1.0 / layer.in_features**0.5
+            for param in (layer.weight, layer.bias):
+                if param is not None:
+                    values = torch.rand(param.shape, generator=generator, dtype=torch.float32) * 2 - 1
+                    param.copy_((values * bound).to(device=param.device, dtype=param.dtype))
+
 
 class SpatialDifferenceAdapter(nn.Module):
     """The per-block adapter. Built from the block's `attn1` (self) and `attn2` (cross)."""
 
-    def __init__(self, attn1: nn.Module, attn2: nn.Module, config: AdapterConfig) -> None:
+    def __init__(self, attn1: nn.Module, attn2: nn.Module, config: AdapterConfig, index: int = 0) -> None:
         super().__init__()
         self.variant = config.variant
         weight = attn1.to_q.weight
@@ -70,6 +94,8 @@ class SpatialDifferenceAdapter(nn.Module):
                 nn.GELU(approximate="tanh"),
                 nn.Linear(dim, dim, **factory),
             )
+            if config.mode == "lora":  # frozen and not saved: rebuilt from its seed on loading
+                _seeded_linear_init(self.gate_proj, GATE_SEED + index)
 
     def forward(
         self,
