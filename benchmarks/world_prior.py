@@ -33,6 +33,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from imvideoedit.cli.arg_types import count, positive_int
 from imvideoedit.errors import UserError
 from imvideoedit.world.scene import FULL_WORLD, MAX_SHAPES
 from imvideoedit.world.world_flags import add_world_flags, given_world_fields, world_from_args
@@ -58,16 +59,16 @@ def main() -> None:
         "--state", default=None, help="a training state.pt instead of a base (its EMA weights)"
     )
     parser.add_argument("--raw", action="store_true", help="with --state: the current weights, not the EMA")
-    parser.add_argument("--count", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--count", type=positive_int, default=64)
+    parser.add_argument("--steps", type=positive_int, default=30)
     parser.add_argument("--guidance", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=count, default=0)
     parser.add_argument(
-        "--frames", type=int, default=9, help="1: the base's images alone (no flicker; not the bar)"
+        "--frames", type=positive_int, default=9, help="1: the base's images alone (no flicker; not the bar)"
     )
     parser.add_argument("--sheet", default=None, help="write a PNG of samples next to renders")
     parser.add_argument(
-        "--words", type=int, default=0, help="also measure the response to single words on N scenes"
+        "--words", type=count, default=0, help="also measure the response to single words on N scenes"
     )
     parser.add_argument(
         "--breakdown",
@@ -95,6 +96,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.full_world and (args.max_shapes is not None or given_world_fields(args)):
         parser.error("--full-world reads in the whole world: give it no --world-* or --max-shapes")
+    if args.raw and not args.state:
+        parser.error("--raw reads a training state's current weights: it needs --state")
+    if not 1.0 <= args.guidance < float("inf"):
+        parser.error(f"--guidance must be a finite number >= 1 (1: none), got {args.guidance}")
+    if args.sheet and not Path(args.sheet).resolve().parent.is_dir():
+        parser.error(f"--sheet {args.sheet}: its folder does not exist")
 
     import numpy as np
 

@@ -34,7 +34,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--run-dir", default="runs/world-backbone")
-    parser.add_argument("--out", default="src/imvideoedit/world/assets/world-base")
+    parser.add_argument(
+        "--out",
+        default="runs/world-base",
+        help="where the base is written (replacing one there); the packaged base is replaced only "
+        "when this names src/imvideoedit/world/assets/world-base",
+    )
     parser.add_argument(
         "--device", default="cpu", help="cpu or cuda (the model trains there; data stay on the CPU)"
     )

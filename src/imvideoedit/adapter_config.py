@@ -50,6 +50,8 @@ class AdapterConfig:
             raise UserError(f"lora_rank must be a positive integer, got {self.lora_rank!r}")
         if self.norm_eps <= 0:
             raise UserError(f"norm_eps must be positive, got {self.norm_eps!r}")
+        if self.lora_alpha is not None and not self.lora_alpha > 0:  # 0 would switch the LoRA off
+            raise UserError(f"lora_alpha must be positive (or none: the rank), got {self.lora_alpha!r}")
 
     @property
     def lora_scale_alpha(self) -> float:

@@ -133,17 +133,30 @@ def load_adapter(
                 "or load_adapter(..., check_base_weights=False)"
             )
 
+    attached_here = False
     if has_adapter(transformer):
         attached = get_adapter_config(transformer)
         if attached != file_config:
-            raise UserError(
-                f"adapter {path.name} is variant={file_config.variant} mode={file_config.mode} "
-                f"rank={file_config.lora_rank}, but the attached adapter is variant={attached.variant} "
-                f"mode={attached.mode} rank={attached.lora_rank}"
-            )
+            mine, theirs = file_config.to_dict(), attached.to_dict()
+            differ = ", ".join(f"{key}={mine[key]}" for key in mine if mine[key] != theirs[key])
+            held = ", ".join(f"{key}={theirs[key]}" for key in mine if mine[key] != theirs[key])
+            raise UserError(f"adapter {path.name} is {differ}, but the attached adapter is {held}")
     else:
         attach_adapter(transformer, file_config)
+        attached_here = True
+    try:
+        _copy_weights(transformer, path)
+    except UserError:
+        if attached_here:  # leave the model as it was given: no half-loaded adapter
+            from imvideoedit.injection import detach_adapter
 
+            detach_adapter(transformer)
+        raise
+    return file_config
+
+
+def _copy_weights(transformer: nn.Module, path: Path) -> None:
+    """Every adapter tensor of the file into the attached adapter (all checked before any copy)."""
     params = adapter_parameters(transformer, trainable_only=True)
     with safe_open(str(path), framework="pt") as handle:
         keys = set(handle.keys())
@@ -153,12 +166,12 @@ def load_adapter(
                 f"adapter {path.name} does not match the attached adapter: "
                 f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
             )
+        for name, param in params.items():
+            shape = tuple(handle.get_slice(name).get_shape())
+            if shape != tuple(param.shape):
+                raise UserError(
+                    f"adapter {path.name}: {name} has shape {shape}, expected {tuple(param.shape)}"
+                )
         with torch.no_grad():
             for name, param in params.items():
-                tensor = handle.get_tensor(name)
-                if tensor.shape != param.shape:
-                    raise UserError(
-                        f"adapter {path.name}: {name} has shape {tuple(tensor.shape)}, expected {tuple(param.shape)}"
-                    )
-                param.copy_(tensor.to(device=param.device, dtype=param.dtype))
-    return file_config
+                param.copy_(handle.get_tensor(name).to(device=param.device, dtype=param.dtype))

@@ -82,9 +82,14 @@ def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator
 
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists() and not final.is_dir():
+        from imvideoedit.errors import UserError
+
+        raise UserError(f"{final} is a file; a folder is written there")
     if final.exists() and not replace:
         raise FileExistsError(f"{final} already exists")
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; the folder should be as any other
     try:
         yield tmp
         old = None

@@ -1,7 +1,8 @@
 """Reading sectioned config files (TOML or YAML) with one-line errors for the user.
 
 The training config and the data-construction config share this: a file is a mapping of
-known sections, each a table of keys. Key-level checks belong to each config's dataclasses.
+known sections, each a table of keys. Key-level checks belong to each config's dataclasses;
+`check_ranges` is the one they (and the world trainers' configs) share for number fields.
 """
 
 from __future__ import annotations
@@ -130,3 +131,28 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
     except (TypeError, ValueError):
         raise UserError(f"{name} must be {getattr(hint, '__name__', hint)}, got {value!r}") from None
     raise UserError(f"{name}: unsupported config type {hint!r}")  # pragma: no cover
+
+
+def check_ranges(
+    config: Any,
+    *,
+    positive: Iterable[str] = (),
+    non_negative: Iterable[str] = (),
+    fractions: Iterable[str] = (),
+) -> None:
+    """Refuse the first named field of `config` out of its range (ValueError naming it).
+
+    positive: > 0; non_negative: >= 0; fractions: within [0, 1]. A float must also be finite.
+    """
+    rules = [(name, "positive") for name in positive] + [(name, "non_negative") for name in non_negative]
+    rules += [(name, "fraction") for name in fractions]
+    for name, rule in rules:
+        value = getattr(config, name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value}")
+        if rule == "positive" and not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+        if rule == "non_negative" and not value >= 0:
+            raise ValueError(f"{name} must be 0 or more, got {value}")
+        if rule == "fraction" and not 0 <= value <= 1:
+            raise ValueError(f"{name} must lie within [0, 1], got {value}")

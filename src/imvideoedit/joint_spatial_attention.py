@@ -52,7 +52,9 @@ class JointSpatialAttention(nn.Module):
         frames, height, width = grid
         two_b, seq_len, dim = hidden_states.shape
         b = two_b // 2
-        joint = self.attn(self.joint_grid(hidden_states, grid), None, None, rotary_emb_2d)  # (b*F, 2HW, D)
+        joint = self.attn(
+            hidden_states=self.joint_grid(hidden_states, grid), rotary_emb=rotary_emb_2d
+        )  # (b*F, 2HW, D)
         joint = joint.reshape(b * frames, height, 2 * width, dim)  # (b*F, H, 2W, D)
 
         target_out = joint[:, :, :width].reshape(b, seq_len, dim)  # (b, F*H*W, D)

@@ -72,6 +72,9 @@ def build_meta_transformer(name_or_path: str):
         config = WanTransformer3DModel.load_config(str(path), subfolder=subfolder)
     except (OSError, ValueError) as error:
         raise UserError(f"{path} has no readable Wan transformer config: {error}") from None
+    if config.get("_class_name") != "WanTransformer3DModel":  # a VAE's or text encoder's config, ...
+        found = config.get("_class_name") or "no _class_name"
+        raise UserError(f"{path} is not a Wan transformer folder (its config is {found})")
     with torch.device("meta"):
         return WanTransformer3DModel.from_config(config)
 

@@ -121,6 +121,6 @@ class SpatialDifferenceAdapter(nn.Module):
         if self.variant == "no_gate":
             return p + ds
 
-        context = self.gate_attn(self.norm_gate(ds), text, None, None)  # (2b, L, D)
+        context = self.gate_attn(hidden_states=self.norm_gate(ds), encoder_hidden_states=text)  # (2b, L, D)
         gate = torch.sigmoid(self.gate_proj(context))  # (2b, L, D)
         return p + gate * ds

@@ -251,6 +251,10 @@ def write_tiny_base(directory: str | os.PathLike, seed: int = 0, overwrite: bool
     from diffusers import WanPipeline
 
     target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target} is a file; the base is a folder")
+    if not 0 <= seed < 2**63:
+        raise UserError(f"seed must be in [0, 2**63), got {seed}")
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise UserError(f"{target} exists and is not empty; choose another folder or pass --overwrite")
     pipeline = WanPipeline(**build_tiny_components(seed))

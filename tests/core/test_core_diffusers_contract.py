@@ -16,6 +16,15 @@ def test_block_forward_signature_is_what_the_wrapper_mirrors():
     assert params == ["self", "hidden_states", "encoder_hidden_states", "temb", "rotary_emb"]
 
 
+def test_attention_takes_the_keywords_the_adapter_passes():
+    # Phi calls its copy of attn1 with hidden_states= and rotary_emb=; the gate calls its copy of
+    # attn2 with hidden_states= and encoder_hidden_states= (cross-attention to the text).
+    params = inspect.signature(WanAttention.forward).parameters
+    assert {"hidden_states", "encoder_hidden_states", "rotary_emb"} <= set(params)
+    assert params["encoder_hidden_states"].default is None and params["rotary_emb"].default is None
+    assert "attention_mask" not in params or params["attention_mask"].default is None  # none passed
+
+
 def test_block_structure():
     block = tiny_transformer().blocks[0]
     assert isinstance(block.attn1, WanAttention) and isinstance(block.attn2, WanAttention)

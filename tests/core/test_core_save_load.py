@@ -118,3 +118,28 @@ def test_not_an_adapter_file_is_a_clear_error(tmp_path):
         load_adapter(tiny_transformer(), junk)
     with pytest.raises(UserError, match="adapter file not found"):
         load_adapter(tiny_transformer(), tmp_path / "missing.safetensors")
+
+
+def test_a_failed_load_leaves_the_model_as_it_was_and_names_what_differs(tmp_path):
+    from safetensors.torch import save_file
+
+    from imvideoedit.injection import has_adapter
+
+    model = tiny_transformer()
+    attach_adapter(model, AdapterConfig(mode="lora", lora_rank=4, lora_alpha=8))
+    path = save_adapter(model, tmp_path / "a.safetensors")
+    target = tiny_transformer()
+    attach_adapter(target, AdapterConfig(mode="lora", lora_rank=4))
+    with pytest.raises(UserError, match=r"is lora_alpha=8, but the attached adapter is lora_alpha=None"):
+        load_adapter(target, path)
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    last = sorted(tensors)[-1]
+    tensors[last] = torch.zeros(3)  # one tensor of the wrong shape
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata=metadata)
+    fresh = tiny_transformer()
+    with pytest.raises(UserError, match="has shape"):
+        load_adapter(fresh, tmp_path / "bad.safetensors")
+    assert not has_adapter(fresh) and all(p.requires_grad for p in fresh.parameters())

@@ -91,8 +91,9 @@ def test_build_prompts_written_failed_and_resumed(make_config):
     with pytest.raises(SimulatedCrash):
         run_prompts(config, backend=FakeBackend(CrashAfter(answer, calls=4)))
     path = BuildLayout(config.output_dir).prompts
-    before = jsonl_ids(path)
-    assert 1 <= len(before) < expected
+    # With two workers the crash may reach the writer before any finished answer does.
+    before = jsonl_ids(path) if path.exists() else []
+    assert len(before) < expected
 
     summary = run_prompts(config, backend=FakeBackend(answer))
     ids = jsonl_ids(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from safetensors import safe_open
 
@@ -447,3 +448,23 @@ def test_muon_steps_the_hidden_matrices_adamw_the_rest_and_a_run_resumes_exactly
         train_backbone(adamw_run, tmp_path / "run-b", tmp_path / "base-c", log=lambda m: None)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         BackboneTrainingConfig(optimizer="sgd")
+
+
+def test_world_trainers_refuse_numbers_out_of_range():
+    from imvideoedit.world.world_vae import VAETrainingConfig
+
+    for bad, message in [
+        ({"batch_size": 0}, "batch_size must be positive"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+        ({"max_steps": -5}, "max_steps must be 0 or more"),
+        ({"max_steps": 0}, "0 only rewrites an init_base"),
+        ({"ema_decay": 1.5}, "ema_decay must lie within"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            BackboneTrainingConfig(**bad)
+    for bad, message in [
+        ({"frames": 0}, "frames must be positive"),
+        ({"clips_per_step": 0, "images_per_step": 0}, "cannot both be 0"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            VAETrainingConfig(**bad)

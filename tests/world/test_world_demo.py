@@ -57,6 +57,14 @@ def test_demo_writes_videos_sheet_metrics_and_edits_a_real_clip(
     assert real.is_file() and sidecar["prompt"] == "dim light"
     assert not list(out.rglob("*.tmp*"))  # nothing half-written left behind
 
+    # A rerun reuses the adapter only for the settings it was trained with; one video leaves one.
+    again = ["demo", "--out", str(out), "--base", str(small_world_base), "--pairs", "8", "--edit-steps", "2"]
+    assert main([*again, "--steps", "3", "--videos", "1"]) == 2
+    assert "trained with other settings (steps 2 -> 3)" in capsys.readouterr().err
+    assert main([*again, "--steps", "2", "--videos", "1"]) == 0
+    assert "reusing" in capsys.readouterr().out
+    assert [v.name for v in (out / "videos").glob("*.mp4")] == ["00_recolour.mp4"]
+
 
 def test_demo_refuses_a_missing_video(small_world_base, tmp_path, capsys):
     code = main(

@@ -9,6 +9,7 @@ run checkpoints its whole state every few minutes and resumes after a kill.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imvideoedit.config_files import check_ranges
 from imvideoedit.errors import UserError
 from imvideoedit.flow_matching import add_noise, shift_sigmas, velocity_target
 from imvideoedit.text_encoding import embed_tokens, tokenize_prompts
@@ -110,6 +112,17 @@ class BackboneTrainingConfig:
     vae: str = ""
 
     def __post_init__(self) -> None:
+        check_ranges(
+            self,
+            positive=("size", "frames", "batch_size", "image_step_every", "max_minutes")
+            + ("learning_rate", "text_lr_scale", "sigma_shift", "checkpoint_minutes"),
+            non_negative=("image_batch_size", "image_only_steps", "warmup_steps", "weight_decay", "seed")
+            + ("max_steps",),
+            fractions=("ema_decay", "edited_fraction", "text_dropout"),
+        )
+        check_ranges(self.model, positive=[f.name for f in dataclasses.fields(self.model)])
+        if self.max_steps == 0 and not self.init_base:  # 0 steps writes an init_base as it is
+            raise ValueError("max_steps must be positive (0 only rewrites an init_base)")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -388,6 +401,17 @@ def _check_resumable(saved: dict, config: BackboneTrainingConfig) -> None:
         raise UserError(
             f"this run was started with --vae {saved.get('vae') or '(none: pixels)'}: resume it "
             "with the same, or start a new run folder"
+        )
+    saved_model = {**asdict(WorldModelConfig()), **saved.get("model", {})}
+    changed = [
+        f"{key} {value} -> {asdict(config.model)[key]}"
+        for key, value in saved_model.items()
+        if asdict(config.model)[key] != value
+    ]
+    if changed:  # its weights have the saved sizes
+        raise UserError(
+            f"this run was started with other model sizes ({'; '.join(changed)}): resume it with the same "
+            "--model-* flags, or start a new run folder"
         )
     world, max_shapes = _saved_world(saved)
     if (world, max_shapes) != (config.world, config.max_shapes):

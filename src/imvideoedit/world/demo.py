@@ -11,7 +11,9 @@ end to end, not a meaningful edit of real content).
 The output folder:
 
     pairs/                    the training pairs (dataset format; `imvideoedit data check` passes)
-    adapter/                  the trainer's run folder; adapter/adapter.safetensors
+    adapter/                  the trainer's run folder; adapter/adapter.safetensors, and the
+                              settings it trains with (demo_settings.json: a rerun with other
+                              training settings is refused rather than reusing it)
     videos/<nn>_<kind>.mp4    source | edit | ground truth, upscaled for viewing
     contact_sheet.png         first, middle and last frame of each: source, edit, ground truth
     metrics.md, metrics.json  PSNR/SSIM/flicker/trajectory per edit kind, edit vs copy-the-source
@@ -76,11 +78,9 @@ def run_demo(
     from imvideoedit.pipeline import ImVideoEditPipeline
 
     out = Path(out_dir)
+    _check_inputs(out, base, settings, video)
     out.mkdir(parents=True, exist_ok=True)
-    if video is not None and not Path(video).is_file():
-        from imvideoedit.errors import UserError
-
-        raise UserError(f"--video {video}: no such file")
+    _claim_adapter_folder(out / "adapter", base, settings)
 
     log(f"writing {settings.pairs} single-frame training pairs to {out / 'pairs'}")
     pairs = write_training_pairs(
@@ -88,7 +88,7 @@ def run_demo(
     )
     adapter = out / "adapter" / "adapter.safetensors"
     if adapter.is_file():
-        log(f"adapter exists, reusing {adapter}")
+        log(f"adapter exists (trained with these settings), reusing {adapter}")
     else:
         log(f"training the adapter ({settings.steps} steps) on single frames only")
         recipe = AdapterRecipe(steps=settings.steps, seed=settings.seed)
@@ -113,6 +113,9 @@ def run_demo(
         _write_side_by_side(out / "videos", i, edit, clip)
         for i, (edit, clip) in enumerate(zip(edits, clips, strict=True))
     ]
+    for stale in (out / "videos").glob("*.mp4"):  # an earlier run's extra videos would contradict the sheet
+        if stale not in video_paths:
+            stale.unlink()
     sheet = _write_contact_sheet(out / "contact_sheet.png", edits, clips)
     table, metrics = metrics_table(edits, clips)
     atomic_write_text(out / "metrics.md", table)
@@ -133,6 +136,60 @@ def run_demo(
         real_video=real,
         table=table,
     )
+
+
+# The settings an adapter's training depends on; a rerun that changes them cannot reuse it.
+TRAINING_SETTINGS = ("pairs", "keep_share", "steps", "seed")
+SETTINGS_FILE = "demo_settings.json"
+
+
+def _check_inputs(out: Path, base, settings: DemoSettings, video) -> None:
+    """Everything that can be refused is refused before minutes of training."""
+    from imvideoedit.data.encoders import require_base_parts
+    from imvideoedit.errors import UserError
+    from imvideoedit.text_encoding import clean_prompt
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    require_base_parts(str(base), ("transformer", "vae", "text_encoder", "tokenizer"))
+    if video is not None:
+        from imvideoedit.video.reader import probe_video
+
+        if not clean_prompt(settings.real_prompt):
+            raise UserError("--prompt is empty; the real clip's edit needs words the world base knows")
+        try:
+            probe_video(video)
+        except UserError as error:
+            raise UserError(f"--video: {error}") from None
+
+
+def _claim_adapter_folder(folder: Path, base, settings: DemoSettings) -> None:
+    """Record what the adapter in `folder` is trained with; refuse a rerun that changes it.
+
+    A finished adapter is reused and a killed training resumes, so both must be the training
+    these settings describe (otherwise metrics.json would report settings it was not made with).
+    """
+    from imvideoedit.errors import UserError
+
+    wanted = {"base": str(Path(base).resolve()), **{k: getattr(settings, k) for k in TRAINING_SETTINGS}}
+    record = folder / SETTINGS_FILE
+    if record.is_file():
+        saved = json.loads(record.read_text())
+        changed = [
+            f"{key} {saved.get(key)!r} -> {value!r}"
+            for key, value in wanted.items()
+            if saved.get(key) != value
+        ]
+        if changed:
+            raise UserError(
+                f"{folder} holds an adapter trained with other settings ({'; '.join(changed)}): "
+                "choose another --out, or delete that folder to retrain"
+            )
+    elif folder.exists() and any(folder.iterdir()):
+        raise UserError(f"{folder} holds files from an unknown run: choose another --out, or delete it")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(record, json.dumps(wanted, indent=1) + "\n")
 
 
 def metrics_table(edits: list[Edit], clips: list[np.ndarray]) -> tuple[str, dict]:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from imvideoedit.atomic_write import atomic_directory
+from imvideoedit.config_files import check_ranges
 from imvideoedit.errors import UserError
 from imvideoedit.world.lr_schedule import warmup_cosine
 from imvideoedit.world.run_progress import progress, restore_progress, save_state
@@ -70,6 +71,16 @@ class VAETrainingConfig:
     stats_clips: int = 64  # fresh clips the saved latents_mean / latents_std are measured on
 
     def __post_init__(self) -> None:
+        check_ranges(
+            self,
+            positive=("size", "frames", "max_steps", "max_minutes", "learning_rate", "checkpoint_minutes")
+            + ("stats_clips",),
+            non_negative=("clips_per_step", "images_per_step", "warmup_steps", "kl_weight", "seed"),
+            fractions=("edited_fraction",),
+        )
+        check_ranges(self.vae, positive=("base_dim", "z_dim", "num_res_blocks"))
+        if self.clips_per_step + self.images_per_step == 0:
+            raise ValueError("clips_per_step and images_per_step cannot both be 0: nothing would train")
         if self.size % SPATIAL_FACTOR:
             raise ValueError(f"size must be a multiple of {SPATIAL_FACTOR}, got {self.size}")
         if self.vae.temporal and (self.frames - 1) % 4:
@@ -207,8 +218,13 @@ def train_world_vae(
         state = torch.load(state_path, weights_only=False, map_location="cpu")
         saved = {**asdict(VAETrainingConfig()), **state["config"]}  # fields added since: their defaults
         if _defining(saved) != _defining(asdict(config)):
+            now = _defining(asdict(config))
+            changed = "; ".join(
+                f"{k} {v} -> {now[k]}" for k, v in _defining(saved).items() if now.get(k) != v
+            )
             raise UserError(
-                f"{run_dir} holds a VAE run with other settings: resume it with the same, or use a new folder"
+                f"{run_dir} holds a VAE run with other settings ({changed}): resume it with the same, "
+                "or use a new folder"
             )
         vae.load_state_dict(state["vae"])
         optimizer.load_state_dict(state["optimizer"])
