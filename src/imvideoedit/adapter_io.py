@@ -146,8 +146,8 @@ def load_adapter(
         attached_here = True
     try:
         _copy_weights(transformer, path)
-    except UserError:
-        if attached_here:  # leave the model as it was given: no half-loaded adapter
+    except BaseException:  # a bad file, an I/O or memory error, Ctrl-C: no half-loaded adapter
+        if attached_here:  # leave the model as it was given
             from imvideoedit.injection import detach_adapter
 
             detach_adapter(transformer)

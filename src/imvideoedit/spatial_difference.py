@@ -22,8 +22,8 @@ At initialisation H == A exactly: W_p is zero, Phi2's output projection is zero 
 the parallel variant's two branches are identical copies whose difference is exactly 0.
 
 Every frozen weight must be rebuildable when a file is loaded, since a LoRA-mode file holds only
-the LoRA factors and norms: the copies of the block's attention come from the base, W_p and
-Phi2's output projection are zero. GateProj is the one fresh random layer; in LoRA mode it is
+the LoRA factors and norms: the copies of the block's attention come from the base (Phi2's
+output projection then zeroed, with `zero_init_update`), W_p is zero. GateProj is the one fresh random layer; in LoRA mode it is
 frozen, so it is drawn from a fixed seed per block (`GATE_SEED + block index`), not from the
 global random state, and a saved LoRA adapter reloads bit for bit in any process. (In full mode
 GateProj trains and is saved, and keeps its default initialisation.)
@@ -54,7 +54,10 @@ def _seeded_linear_init(module: nn.Module, seed: int) -> None:
             bound = 1.0 / layer.in_features**0.5
             for param in (layer.weight, layer.bias):
                 if param is not None:
-                    values = torch.rand(param.shape, generator=generator, dtype=torch.float32) * 2 - 1
+                    values = (
+                        torch.rand(param.shape, generator=generator, dtype=torch.float32, device="cpu") * 2
+                        - 1
+                    )
                     param.copy_((values * bound).to(device=param.device, dtype=param.dtype))
 
 

@@ -143,3 +143,12 @@ def test_a_failed_load_leaves_the_model_as_it_was_and_names_what_differs(tmp_pat
     with pytest.raises(UserError, match="has shape"):
         load_adapter(fresh, tmp_path / "bad.safetensors")
     assert not has_adapter(fresh) and all(p.requires_grad for p in fresh.parameters())
+
+    # The caller's own adapter is neither detached nor touched: every tensor is checked first.
+    attached = tiny_transformer()
+    attach_adapter(attached, AdapterConfig(mode="lora", lora_rank=4, lora_alpha=8))
+    before = {name: p.clone() for name, p in attached.named_parameters()}
+    with pytest.raises(UserError, match="has shape"):
+        load_adapter(attached, tmp_path / "bad.safetensors")
+    assert has_adapter(attached)
+    assert all(torch.equal(before[name], p) for name, p in attached.named_parameters())

@@ -88,3 +88,17 @@ def test_demo_refuses_a_negative_guidance(small_world_base, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--guidance" in err and "Traceback" not in err
     assert not (tmp_path / "d").exists()
+
+
+def test_a_demo_stopped_before_training_does_not_lock_its_folder(small_world_base, tmp_path, capsys):
+    from imvideoedit.world.demo import DemoSettings, _claim_adapter_folder
+
+    folder = tmp_path / "d" / "adapter"
+    _claim_adapter_folder(folder, small_world_base, DemoSettings(steps=3000))  # then stopped: nothing trained
+    _claim_adapter_folder(folder, small_world_base, DemoSettings(steps=300))  # another run takes it over
+    assert json.loads((folder / "demo_settings.json").read_text())["steps"] == 300
+
+    code = main(
+        ["demo", "--out", str(tmp_path / "e"), "--base", str(small_world_base), "--video", str(tmp_path)]
+    )
+    assert code == 2 and "--video" in capsys.readouterr().err  # a folder, refused in one line

@@ -120,7 +120,11 @@ class BackboneTrainingConfig:
             + ("max_steps",),
             fractions=("ema_decay", "edited_fraction", "text_dropout"),
         )
-        check_ranges(self.model, positive=[f.name for f in dataclasses.fields(self.model)])
+        check_ranges(  # a text encoder of word embeddings alone (text_layers 0) builds and trains
+            self.model,
+            positive=[f.name for f in dataclasses.fields(self.model) if f.name != "text_layers"],
+            non_negative=("text_layers",),
+        )
         if self.max_steps == 0 and not self.init_base:  # 0 steps writes an init_base as it is
             raise ValueError("max_steps must be positive (0 only rewrites an init_base)")
         if self.precision not in PRECISIONS:

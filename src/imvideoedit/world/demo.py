@@ -157,6 +157,8 @@ def _check_inputs(out: Path, base, settings: DemoSettings, video) -> None:
 
         if not clean_prompt(settings.real_prompt):
             raise UserError("--prompt is empty; the real clip's edit needs words the world base knows")
+        if not Path(video).is_file():
+            raise UserError(f"--video {video}: no such file")
         try:
             probe_video(video)
         except UserError as error:
@@ -171,12 +173,15 @@ def _claim_adapter_folder(folder: Path, base, settings: DemoSettings) -> None:
     """
     from imvideoedit.errors import UserError
 
-    wanted = {"base": str(Path(base).resolve()), **{k: getattr(settings, k) for k in TRAINING_SETTINGS}}
+    wanted = {"base": _base_identity(base), **{k: getattr(settings, k) for k in TRAINING_SETTINGS}}
     record = folder / SETTINGS_FILE
-    if record.is_file():
+    trained = folder.is_dir() and any(
+        p.name != SETTINGS_FILE for p in folder.iterdir()
+    )  # adapter, checkpoints
+    if trained and record.is_file():
         saved = json.loads(record.read_text())
         changed = [
-            f"{key} {saved.get(key)!r} -> {value!r}"
+            "base: another transformer" if key == "base" else f"{key} {saved.get(key)!r} -> {value!r}"
             for key, value in wanted.items()
             if saved.get(key) != value
         ]
@@ -185,11 +190,26 @@ def _claim_adapter_folder(folder: Path, base, settings: DemoSettings) -> None:
                 f"{folder} holds an adapter trained with other settings ({'; '.join(changed)}): "
                 "choose another --out, or delete that folder to retrain"
             )
-    elif folder.exists() and any(folder.iterdir()):
-        raise UserError(f"{folder} holds files from an unknown run: choose another --out, or delete it")
-    else:
+    elif trained:
+        raise UserError(
+            f"{folder} holds an adapter whose training settings were not recorded (an earlier version's "
+            "demo): choose another --out, or delete that folder to retrain"
+        )
+    else:  # nothing trained yet (or a run stopped before training): these settings are the run's
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(record, json.dumps(wanted, indent=1) + "\n")
+
+
+def _base_identity(base) -> str:
+    """A hash of the base's transformer weights: the same wherever the base is installed."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((Path(base) / "transformer").glob("*.safetensors")):
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def metrics_table(edits: list[Edit], clips: list[np.ndarray]) -> tuple[str, dict]:

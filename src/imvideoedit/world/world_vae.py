@@ -74,13 +74,11 @@ class VAETrainingConfig:
         check_ranges(
             self,
             positive=("size", "frames", "max_steps", "max_minutes", "learning_rate", "checkpoint_minutes")
-            + ("stats_clips",),
-            non_negative=("clips_per_step", "images_per_step", "warmup_steps", "kl_weight", "seed"),
+            + ("stats_clips", "clips_per_step", "images_per_step"),  # steps alternate: clips, images
+            non_negative=("warmup_steps", "kl_weight", "seed"),
             fractions=("edited_fraction",),
         )
         check_ranges(self.vae, positive=("base_dim", "z_dim", "num_res_blocks"))
-        if self.clips_per_step + self.images_per_step == 0:
-            raise ValueError("clips_per_step and images_per_step cannot both be 0: nothing would train")
         if self.size % SPATIAL_FACTOR:
             raise ValueError(f"size must be a multiple of {SPATIAL_FACTOR}, got {self.size}")
         if self.vae.temporal and (self.frames - 1) % 4:
