@@ -20,7 +20,7 @@ MODES: tuple[str, ...] = ("full", "lora")
 class AdapterConfig:
     """The ImVideoEdit adapter added to every block of a frozen Wan transformer.
 
-    variant: which module to build (METHOD section 5).
+    variant: which module to build (docs/adapter.md, "Variants and modes").
         "full"      Predict-Update Spatial Difference Attention with Text-Guided Dynamic Gating.
         "no_gate"   the gate fixed to ones (paper's "w/o Text Gate").
         "no_update" the predict branch only, H = P (paper's "w/o Update Module").
@@ -30,7 +30,7 @@ class AdapterConfig:
         weights and trains a rank-`lora_rank` update of each, plus the norm weights.
     lora_rank / lora_alpha: LoRA rank and scale numerator (scale = alpha / rank).
     zero_init_update: zero Phi2's output projection so the module is an exact identity at step 0
-        (our choice where the paper is silent; METHOD section 4). False keeps Phi2 fully inherited.
+        (our choice where the paper is silent; docs/adapter.md). False keeps Phi2 fully inherited.
     gate_eps / norm_eps: eps of the new LayerNorms LN_u and LN_g.
     """
 

@@ -1,4 +1,4 @@
-"""The rectified-flow objective of ImVideoEdit as plain functions (METHOD sections 1-2).
+"""The rectified-flow objective of ImVideoEdit as plain functions (docs/training.md, "What one step does").
 
 Noise level sigma in [0, 1]; diffusers' Wan transformer takes timesteps t = 1000 * sigma.
 

@@ -5,12 +5,12 @@ The seam (no fork, no monkey-patching of diffusers):
   keeps the original as `.base` and has the same call signature. Its forward runs the stock
   block; for the duration of that one call a forward hook on `base.attn1` swaps the 3D
   self-attention output A for the adapter's H, so H lands exactly where A did, inside the block's
-  timestep gate (METHOD section 4, step 6). Everything else in the block is diffusers' own code.
+  timestep gate (docs/adapter.md, "What one adapted block computes"). Everything else in the block is diffusers' own code.
 - the per-call facts a block is not given (the latent token grid, the 2D RoPE of the joint
   [target | source] grid) are computed once per forward by a pre-hook on the transformer and
   travel in one `PairedLayout` object shared by the blocks.
 
-The batch layout (METHOD section 2) is `cat([sources, targets])`: item i of the first half is
+The batch layout (docs/training.md, "What one step does") is `cat([sources, targets])`: item i of the first half is
 paired with item i of the second half. Nothing else is needed from the caller.
 """
 

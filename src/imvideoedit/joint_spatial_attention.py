@@ -1,4 +1,4 @@
-"""Phi, the 2D interaction operator (METHOD section 3).
+"""Phi, the 2D interaction operator (docs/adapter.md).
 
 Source and target frames are laid side by side, `[target | source]`, and one 2D self-attention
 runs over the joint H x 2W grid of each frame. Frames are folded into the batch, so no token ever

@@ -4,10 +4,10 @@ A diffusers `DiffusionPipeline` with Wan's own components (transformer with the 
 `AutoencoderKLWan`, UMT5 text encoder and tokenizer, a flow-matching scheduler), so loading,
 `.to(device)`, `enable_model_cpu_offload()` and dtype choice are diffusers' own.
 
-Inference (METHOD section 6): the source clip is fitted to the model (4k+1 frames at 16 fps, sides
+Inference (docs/editing.md, "From the source to the model and back"): the source clip is fitted to the model (4k+1 frames at 16 fps, sides
 multiples of 16) and VAE-encoded to clean latents. The target starts from noise, or at
 `strength < 1` from the source noised to the first kept step (SDEdit). At every step one
-transformer forward carries the paired batch of METHOD section 2: the source stream at timestep 0
+transformer forward carries the paired batch of training (docs/training.md): the source stream at timestep 0
 and the target stream at t. With classifier-free guidance both passes carry the source and differ
 only in their text (edited prompt vs negative prompt); they share one forward laid out as
 

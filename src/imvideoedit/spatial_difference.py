@@ -1,6 +1,6 @@
 """Predict-Update Spatial Difference Attention with Text-Guided Dynamic Semantic Gating.
 
-One `SpatialDifferenceAdapter` lives in every Wan block (METHOD section 4). It receives what the
+One `SpatialDifferenceAdapter` lives in every Wan block (docs/adapter.md, "What one adapted block computes"). It receives what the
 block's frozen 3D self-attention received (n, the modulated norm1 output) and what it returned
 (A), and returns H, which takes A's place inside the block's timestep gate:
 
@@ -12,7 +12,7 @@ block's frozen 3D self-attention received (n, the modulated norm1 output) and wh
     G  = sigmoid(GateProj(C))          token x channel gate                    (eq. 9)
     H  = P + G * dS                                                            (eq. 10)
 
-Variants (METHOD section 5) build only the modules they use:
+Variants (docs/adapter.md, "Variants and modes") build only the modules they use:
     full       everything above
     no_gate    G = 1
     no_update  H = P

@@ -1,4 +1,4 @@
-"""Parameter counts on the real Wan2.1 configs (meta device) equal METHOD section 4's formulas."""
+"""Parameter counts on the real Wan2.1 configs (meta device) equal docs/adapter.md's formulas."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rectified-flow objective as plain functions (METHOD sections 1-2)."""
+"""The rectified-flow objective as plain functions (docs/training.md)."""
 
 from __future__ import annotations
 

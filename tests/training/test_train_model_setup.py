@@ -51,7 +51,7 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_base):
     loss_b, grads_b = loss_and_grads(checkpointed)
     torch.testing.assert_close(loss_a, loss_b)
     # The first block's adapter gets gradients too (its input does not require grad). At step 0
-    # only W_p does: the other branches sit behind zero-initialised projections (METHOD section 4).
+    # only W_p does: the other branches sit behind zero-initialised projections (docs/adapter.md).
     assert grads_b["blocks.0.proj_p.weight"].abs().sum() > 0
     assert grads_a.keys() == grads_b.keys()
     for name in grads_a:

@@ -84,7 +84,7 @@ def flow_matching_loss(
     noise: torch.Tensor,
     input_dtype: torch.dtype,
 ) -> torch.Tensor:
-    """Rectified-flow loss on the target half of one paired forward pass (METHOD section 2).
+    """Rectified-flow loss on the target half of one paired forward pass (docs/training.md, "What one step does").
 
     The noising and the velocity target are computed in float32 from the float32 batch; only
     the model's inputs are cast to `input_dtype` (the backbone's dtype).
