@@ -5,7 +5,8 @@ The seam (no fork, no monkey-patching of diffusers):
   keeps the original as `.base` and has the same call signature. Its forward runs the stock
   block; for the duration of that one call a forward hook on `base.attn1` swaps the 3D
   self-attention output A for the adapter's H, so H lands exactly where A did, inside the block's
-  timestep gate (docs/adapter.md, "What one adapted block computes"). Everything else in the block is diffusers' own code.
+  timestep gate (docs/adapter.md, "What one adapted block computes"). Everything else in the
+  block is diffusers' own code.
 - the per-call facts a block is not given (the latent token grid, the 2D RoPE of the joint
   [target | source] grid) are computed once per forward by a pre-hook on the transformer and
   travel in one `PairedLayout` object shared by the blocks.
