@@ -28,6 +28,7 @@ import numpy as np
 
 from imvideoedit.atomic_write import atomic_write_text
 from imvideoedit.errors import UserError
+from imvideoedit.json_lines import numbered_objects
 from imvideoedit.text_encoding import clean_prompt
 from imvideoedit.video.clip import ClipSpec, PreparedClip, is_finite_number, is_whole_number, load_clip
 from imvideoedit.video.render import OutputSpec, write_edit
@@ -279,16 +280,8 @@ def read_jobs(jobs_path: str | Path, out_dir: str | Path, defaults: EditJob) -> 
     jobs: list[EditJob] = []
     outputs: dict[str, int] = {}  # case-folded output and sidecar paths -> line
     ids: dict[str, int] = {}  # job id -> line
-    for number, line in enumerate(jobs_path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, entry in numbered_objects(jobs_path):
         where = f"{jobs_path}:{number}"
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{where}: not valid JSON ({error.msg})") from None
-        if not isinstance(entry, dict):
-            raise UserError(f"{where}: each line must be a JSON object")
         unknown = sorted(set(entry) - JOB_KEYS)
         if unknown:
             raise UserError(f"{where}: unknown keys {unknown}; allowed: {sorted(JOB_KEYS)}")

@@ -378,3 +378,18 @@ def test_jobs_take_whole_floats_numeric_ids_and_empty_names_as_not_given(tmp_pat
     first, second = read_jobs(jobs, tmp_path / "out", EditJob(input="", output="", prompt=""))
     assert first.job_id == "7" and first.steps == 30 and first.output_spec.fps == 24.0
     assert Path(second.output).name == "00001_b.mp4"
+
+
+def test_jobs_files_are_read_as_utf8_json_lines(tmp_path):
+    from imvideoedit.errors import UserError
+    from imvideoedit.video_editing import EditJob, read_jobs
+
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(
+        '{"input": "a.mp4", "prompt": "a wolf\u2028in snow"}\n', encoding="utf-8"
+    )  # U+2028 kept raw
+    (job,) = read_jobs(jobs, tmp_path / "out", EditJob(input="", output="", prompt=""))
+    assert job.prompt == "a wolf\u2028in snow"
+    jobs.write_bytes(b"\xff\xfe not utf-8\n")
+    with pytest.raises(UserError, match="is not UTF-8 text"):
+        read_jobs(jobs, tmp_path / "out", EditJob(input="", output="", prompt=""))

@@ -9,6 +9,7 @@ from typing import Any
 
 from imvideoedit.atomic_write import atomic_write_text
 from imvideoedit.errors import UserError
+from imvideoedit.json_lines import numbered_objects
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -20,16 +21,4 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"results file not found: {path}")
-    rows: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{number}: each line must be a JSON object")
-            rows.append(row)
-    return rows
+    return [row for _, row in numbered_objects(path)]

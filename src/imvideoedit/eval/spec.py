@@ -15,7 +15,6 @@ output is scored as missing for that method.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 from imvideoedit.data.tasks import TASK_SLUGS, canonical_task
 from imvideoedit.errors import UserError
+from imvideoedit.json_lines import numbered_objects
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -66,20 +66,8 @@ def load_spec(path: str | Path, *, check_sources: bool = True) -> list[Benchmark
         raise UserError(f"benchmark spec not found: {path}")
     cases: list[BenchmarkCase] = []
     seen: set[str] = set()
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may sit in a string
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"benchmark spec {path} is not UTF-8 text ({error.reason} at byte {error.start})"
-        ) from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, record in numbered_objects(path):
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{where}: not valid JSON ({error.msg})") from None
         case = _case(record, where, path.parent)
         if case.id in seen:
             raise UserError(f"{where}: duplicate case id {case.id!r}")
@@ -105,9 +93,7 @@ def _check_source(path: Path, where: str) -> None:
         raise UserError(f"{where}: source is not a readable video ({error})") from None
 
 
-def _case(record: Any, where: str, base: Path) -> BenchmarkCase:
-    if not isinstance(record, dict):
-        raise UserError(f"{where}: each line must be a JSON object")
+def _case(record: dict[str, Any], where: str, base: Path) -> BenchmarkCase:
     unknown = sorted(set(record) - _ALLOWED)
     if unknown:
         raise UserError(

@@ -204,12 +204,10 @@ def _base_identity(base) -> str:
     """A hash of the base's transformer weights: the same wherever the base is installed."""
     import hashlib
 
-    digest = hashlib.sha256()
-    for path in sorted((Path(base) / "transformer").glob("*.safetensors")):
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
+    from imvideoedit.video_editing import file_sha256
+
+    files = sorted((Path(base) / "transformer").glob("*.safetensors"))
+    return hashlib.sha256(" ".join(file_sha256(path) for path in files).encode()).hexdigest()[:16]
 
 
 def metrics_table(edits: list[Edit], clips: list[np.ndarray]) -> tuple[str, dict]:
