@@ -88,7 +88,7 @@ def load_transformer(
                 f"{path} is neither a diffusers Wan pipeline folder (with transformer/) nor a "
                 "WanTransformer3DModel folder (config.json with _class_name WanTransformer3DModel)"
             )
-    elif name_or_path.count("/") == 1 and not name_or_path.startswith((".", "/")):
+    elif looks_like_hub_id(name_or_path):
         kwargs["subfolder"] = "transformer"  # a hub id of a whole pipeline repo
     else:
         raise UserError(f"base not found: {name_or_path!r} is not a folder, a hub id or a named config")
@@ -97,6 +97,15 @@ def load_transformer(
     except (OSError, ValueError) as error:
         raise UserError(f"could not load a Wan transformer from {name_or_path!r}: {error}") from None
     return model.to(device) if device is not None else model
+
+
+def looks_like_hub_id(name: str) -> bool:
+    """ "owner/repo": one slash, not a path ("./x", "/x", "~/x") and nothing on disk by that name.
+
+    The one rule every loader uses to tell a hub id from a local folder that is missing, so that a
+    mistyped path is reported as not found rather than looked up on the hub.
+    """
+    return name.count("/") == 1 and not name.startswith((".", "/", "~")) and not Path(name).exists()
 
 
 def _is_wan_transformer_folder(path: Path) -> bool:

@@ -182,3 +182,5 @@ def test_a_base_without_the_wan_layout_is_refused_before_loading(tmp_path, tiny_
         load_tokenizer(str(tmp_path / "notbase"))
     with pytest.raises(UserError, match="base not found"):
         load_tokenizer(str(tmp_path / "nowhere"))
+    with pytest.raises(UserError, match="base not found"):  # a home-relative path is no hub id
+        require_base_parts("~/nowhere", ("tokenizer",))

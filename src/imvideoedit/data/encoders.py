@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from imvideoedit.errors import UserError
+from imvideoedit.wan_configs import looks_like_hub_id
 
 _PARTS = ("vae", "text_encoder", "tokenizer")
 _PROBE_BYTES = 1 << 20
@@ -30,7 +31,7 @@ def require_base_parts(base: str, parts: tuple[str, ...]) -> None:
     """
     path = Path(base)
     if not path.is_dir():
-        if path.exists() or base.startswith((".", "/", "~")) or base.count("/") != 1:
+        if not looks_like_hub_id(base):
             raise UserError(f"base not found: {base!r} is neither a folder nor a hub id")
         return
     missing = [part for part in parts if not (path / part).is_dir()]
@@ -92,7 +93,7 @@ def resolve_base_folder(base: str) -> Path:
     path = Path(base)
     if path.is_dir():
         return path
-    if base.count("/") == 1 and not base.startswith((".", "/")):
+    if looks_like_hub_id(base):
         from huggingface_hub import snapshot_download
 
         try:

@@ -99,12 +99,12 @@ def preflight_pipeline(role: str, config: ImagesConfig) -> None:
     `load_pipeline` checks the same when it loads, but the editor loads only after the whole
     text-to-image pass; this lets a build stop at once instead of hours in.
     """
+    from imvideoedit.wan_configs import looks_like_hub_id  # (imports torch: only when a build makes images)
+
     name, key = (
         (config.t2i_model, "images.t2i_model") if role == T2I else (config.edit_model, "images.edit_model")
     )
-    path = Path(name).expanduser()
-    looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
-    if looks_local and not path.is_dir():
+    if not Path(name).expanduser().is_dir() and not looks_like_hub_id(name):
         raise UserError(f"{key}: pipeline folder not found: {name}")
     pipeline_class = _declared_class(name, config.local_files_only)
     if pipeline_class is not None:
