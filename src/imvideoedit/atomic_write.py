@@ -82,10 +82,9 @@ def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator
 
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists() and not final.is_dir():
-        from imvideoedit.errors import UserError
+    from imvideoedit.errors import refuse_file_as_folder
 
-        raise UserError(f"{final} is a file; a folder is written there")
+    refuse_file_as_folder(final)
     if final.exists() and not replace:
         raise FileExistsError(f"{final} already exists")
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))

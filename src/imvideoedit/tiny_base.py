@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from imvideoedit.atomic_write import atomic_directory
-from imvideoedit.errors import UserError
+from imvideoedit.errors import UserError, refuse_file_as_folder
 from imvideoedit.wan_configs import NAMED_CONFIGS
 
 _WORDS = [
@@ -251,8 +251,7 @@ def write_tiny_base(directory: str | os.PathLike, seed: int = 0, overwrite: bool
     from diffusers import WanPipeline
 
     target = Path(directory)
-    if target.exists() and not target.is_dir():
-        raise UserError(f"{target} is a file; the base is a folder")
+    refuse_file_as_folder(target, kind="base folder")
     if not 0 <= seed < 2**63:
         raise UserError(f"seed must be in [0, 2**63), got {seed}")
     if target.exists() and any(target.iterdir()) and not overwrite:

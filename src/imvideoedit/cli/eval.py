@@ -202,10 +202,9 @@ def _register_agreement(actions: argparse._SubParsersAction) -> None:
 
 def _check_out(out: Path) -> None:
     """The results folder must be a folder (or not exist yet): refused before any work."""
-    if out.exists() and not out.is_dir():
-        from imvideoedit.errors import UserError
+    from imvideoedit.errors import refuse_file_as_folder
 
-        raise UserError(f"--out {out} is a file, not a results folder")
+    refuse_file_as_folder(out, "--out", "results folder")
 
 
 def _show_warnings() -> None:

@@ -18,7 +18,7 @@ from imvideoedit.atomic_write import atomic_write_text
 from imvideoedit.data_construction.config import BuildConfig
 from imvideoedit.data_construction.item_runner import StageSummary
 from imvideoedit.data_construction.layout import Shard
-from imvideoedit.errors import UserError
+from imvideoedit.errors import UserError, refuse_file_as_folder
 
 STAGES = ("scenes", "prompts", "images", "filter", "review", "export")
 AUTOMATIC_STAGES = ("scenes", "prompts", "images", "filter", "export")
@@ -39,8 +39,7 @@ def run_build(
         raise UserError(
             "only the images stage runs sharded (--shard i/n or accelerate launch); run the other stages in one process"
         )
-    if config.output_dir.exists() and not config.output_dir.is_dir():
-        raise UserError(f"run.output_dir {config.output_dir} is a file, not a build folder")
+    refuse_file_as_folder(config.output_dir, "run.output_dir", "build folder")
     config.output_dir.mkdir(parents=True, exist_ok=True)
     if stage == "review":
         _serve_review(config, report)

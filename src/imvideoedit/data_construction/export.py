@@ -36,7 +36,7 @@ from imvideoedit.data_construction.pair_filter import judge_accepts
 from imvideoedit.data_construction.records import OK, latest_by_id, read_records, read_stage
 from imvideoedit.data_construction.report import collect_stats, format_stats, write_task_chart
 from imvideoedit.data_construction.review import human_decisions
-from imvideoedit.errors import UserError
+from imvideoedit.errors import UserError, refuse_file_as_folder
 
 METADATA_KEYS = ("id", "source", "target", "prompt", "instruction", "task", "source_prompt")
 MARKER = ".imvideoedit-export"  # present in every folder an export wrote
@@ -122,8 +122,7 @@ def run_export(config: BuildConfig) -> StageSummary:
 
 def _claim(out: Path) -> None:
     """Refuse an existing, non-empty folder that no export wrote (see the module doc)."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"export.output_dir {out} is a file, not a folder")
+    refuse_file_as_folder(out, "export.output_dir")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file() and not _export_shaped(out):
         raise UserError(
             f"export.output_dir {out} already holds files that no export wrote; choose a new or empty folder"

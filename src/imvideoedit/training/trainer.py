@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from imvideoedit.atomic_write import atomic_write_text
 from imvideoedit.data.latent_cache import LatentCache
 from imvideoedit.data.preprocess import PlannedPair
-from imvideoedit.errors import UserError
+from imvideoedit.errors import UserError, refuse_file_as_folder
 from imvideoedit.training.batch_order import BatchOrder
 from imvideoedit.training.batches import draw_noise, flow_matching_loss, load_micro_batch
 from imvideoedit.training.checkpoints import (
@@ -112,8 +112,7 @@ def train(config: TrainingConfig, resume: bool = False) -> TrainResult:
     if uses_deepspeed(accelerator):
         _fill_deepspeed_config(accelerator, config)
     device, rank, main = accelerator.device, accelerator.process_index, accelerator.is_main_process
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UserError(f"--output {run_dir} is a file, not a run folder")
+    refuse_file_as_folder(run_dir, "--output", "run folder")
     if not resume and newest_checkpoint(run_dir) is not None:
         raise UserError(
             f"{run_dir} already holds checkpoints: pass --resume to continue, or choose another --output"

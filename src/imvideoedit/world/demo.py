@@ -146,11 +146,10 @@ SETTINGS_FILE = "demo_settings.json"
 def _check_inputs(out: Path, base, settings: DemoSettings, video) -> None:
     """Everything that can be refused is refused before minutes of training."""
     from imvideoedit.data.encoders import require_base_parts
-    from imvideoedit.errors import UserError
+    from imvideoedit.errors import UserError, refuse_file_as_folder
     from imvideoedit.text_encoding import clean_prompt
 
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder")
+    refuse_file_as_folder(out, "--out")
     require_base_parts(str(base), ("transformer", "vae", "text_encoder", "tokenizer"))
     if video is not None:
         from imvideoedit.video.reader import probe_video
